@@ -1,0 +1,146 @@
+namespace Batpak;
+
+/// <summary>Where an event's frame sits on disk.</summary>
+/// <param name="SegmentId">The segment file id (<c>{SegmentId:D6}.fbat</c>).</param>
+/// <param name="Offset">The byte offset of the frame inside the segment file.</param>
+/// <param name="Length">The frame's length in bytes, including its 8-byte header.</param>
+public readonly record struct DiskPosition(int SegmentId, long Offset, int Length);
+
+/// <summary>What an acknowledged append returns.</summary>
+/// <param name="EventId">The new event's id.</param>
+/// <param name="GlobalSequence">The store-wide append order, from 0.</param>
+/// <param name="EntitySequence">The per-entity sequence, from 0.</param>
+/// <param name="Position">Where the frame sits on disk.</param>
+/// <param name="Hash">The event's hash-chain link.</param>
+public readonly record struct AppendReceipt(EventId EventId, long GlobalSequence, long EntitySequence, DiskPosition Position, EventHash Hash);
+
+/// <summary>Per-append settings. Immutable; <see cref="Default"/> is shared.</summary>
+public sealed record AppendOptions
+{
+    /// <summary>An expected sequence meaning "the entity has no events yet".</summary>
+    public const long NoStream = -1;
+
+    /// <summary>No expectations, a new correlation, no flags.</summary>
+    public static AppendOptions Default { get; } = new();
+
+    /// <summary>
+    /// Optimistic concurrency: the sequence the caller expects the entity's last event to have
+    /// (<see cref="NoStream"/> for an entity with no events). A mismatch throws <see cref="SequenceMismatchException"/>
+    /// and appends nothing. <see langword="null"/> skips the check.
+    /// </summary>
+    public long? ExpectedSequence { get; init; }
+
+    /// <summary>
+    /// A caller-chosen key (at most 256 characters) that makes the append idempotent: appending again with a key the
+    /// store already holds returns the first append's receipt and stores no second event, also after a reopen.
+    /// </summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>The correlation id; by default the cause's correlation for a reaction, else the new event's own id.</summary>
+    public EventId? CorrelationId { get; init; }
+
+    /// <summary>The id of the event that caused this one. <c>AppendReaction</c> sets it.</summary>
+    public EventId? CausationId { get; init; }
+
+    /// <summary>Flags stored with the event (the SDK-owned flags are rejected).</summary>
+    public EventFlags Flags { get; init; }
+
+    /// <summary>When <see langword="true"/>, the append is acknowledged only after an fsync covers it (group commit shares one fsync between concurrent appenders).</summary>
+    public bool Durable { get; init; }
+}
+
+/// <summary>One page of the global log, from <c>ReadAll</c>.</summary>
+/// <param name="Events">The events, in global order.</param>
+/// <param name="NextGlobalSequence">Pass this to the next <c>ReadAll</c> call.</param>
+/// <param name="IsEnd"><see langword="true"/> when the page reached the end of the log as it was when read.</param>
+public sealed record EventPage(IReadOnlyList<StoredEvent> Events, long NextGlobalSequence, bool IsEnd);
+
+/// <summary>An event as read back from the store: its coordinate, its header and its payload bytes.</summary>
+public sealed class StoredEvent
+{
+    internal StoredEvent(Coordinate coordinate, EventHeader header, ReadOnlyMemory<byte> payload, DiskPosition position, string? idempotencyKey)
+    {
+        Coordinate = coordinate;
+        Header = header;
+        Payload = payload;
+        Position = position;
+        IdempotencyKey = idempotencyKey;
+    }
+
+    /// <summary>The event's entity and scope.</summary>
+    public Coordinate Coordinate { get; }
+
+    /// <summary>The event's header: ids, clock, kind, flags, hashes.</summary>
+    public EventHeader Header { get; }
+
+    /// <summary>The payload bytes, as appended.</summary>
+    public ReadOnlyMemory<byte> Payload { get; }
+
+    /// <summary>Where the frame sits on disk.</summary>
+    public DiskPosition Position { get; }
+
+    /// <summary>The idempotency key it was appended with, if any.</summary>
+    public string? IdempotencyKey { get; }
+
+    /// <summary>Shorthand for <c>Header.EventId</c>.</summary>
+    public EventId Id => Header.EventId;
+
+    /// <summary>Shorthand for <c>Header.Kind</c>.</summary>
+    public EventKind Kind => Header.Kind;
+
+    /// <summary>Returns a one-line description.</summary>
+    public override string ToString() =>
+        $"#{Header.GlobalSequence} {Coordinate} seq {Header.Position.Sequence} kind {Header.Kind} id {Header.EventId} ({Payload.Length} bytes)";
+}
+
+/// <summary>The result of a hash-chain verification.</summary>
+/// <param name="IsValid"><see langword="true"/> when every link verified.</param>
+/// <param name="EventsChecked">How many events were checked.</param>
+/// <param name="Failure">The first failure (entity, sequence and reason), or <see langword="null"/>.</param>
+public sealed record ChainVerification(bool IsValid, long EventsChecked, string? Failure);
+
+/// <summary>A point-in-time view of the store's counters.</summary>
+public sealed record StoreStats
+{
+    /// <summary>Events in the index.</summary>
+    public long EventCount { get; init; }
+
+    /// <summary>Distinct entities.</summary>
+    public long EntityCount { get; init; }
+
+    /// <summary>Segment files, sealed and active.</summary>
+    public int SegmentCount { get; init; }
+
+    /// <summary>Bytes in all segment files.</summary>
+    public long BytesOnDisk { get; init; }
+
+    /// <summary>The next global sequence to be assigned.</summary>
+    public long NextGlobalSequence { get; init; }
+
+    /// <summary>fsync calls issued since open.</summary>
+    public long SyncCount { get; init; }
+
+    /// <summary>Write batches since open (one write call each, at least).</summary>
+    public long BatchCount { get; init; }
+
+    /// <summary>Appends waiting for the writer.</summary>
+    public int QueueDepth { get; init; }
+
+    /// <summary>Open segment read handles (bounded by the file-handle budget).</summary>
+    public int OpenReadHandles { get; init; }
+
+    /// <summary>What recovery did when the store opened.</summary>
+    public RecoveryReport Recovery { get; init; } = RecoveryReport.Clean;
+}
+
+/// <summary>What the store found and repaired when it opened.</summary>
+/// <param name="SegmentsScanned">Segments whose frames were decoded.</param>
+/// <param name="SegmentsFromIndex">Sealed segments loaded from their sidecar index without decoding frames.</param>
+/// <param name="TruncatedBytes">Bytes cut from a torn or corrupt tail of the last segment (0 when clean).</param>
+/// <param name="TruncatedAtOffset">The offset the last segment was cut at, or -1.</param>
+/// <param name="TruncationReason">Why it was cut, or <see langword="null"/>.</param>
+public sealed record RecoveryReport(int SegmentsScanned, int SegmentsFromIndex, long TruncatedBytes, long TruncatedAtOffset, string? TruncationReason)
+{
+    /// <summary>A clean open of an empty store.</summary>
+    public static RecoveryReport Clean { get; } = new(0, 0, 0, -1, null);
+}

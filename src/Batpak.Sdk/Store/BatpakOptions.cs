@@ -1,0 +1,93 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Batpak;
+
+/// <summary>How <c>fsync</c> is issued when the store makes appends durable.</summary>
+public enum SyncMode
+{
+    /// <summary>Flush file data and the metadata needed to read it back (<c>fdatasync</c> on Linux). The default.</summary>
+    Data = 0,
+
+    /// <summary>Flush file data and all metadata (<c>fsync</c>).</summary>
+    All = 1,
+}
+
+/// <summary>
+/// Settings of an <see cref="IEventStore"/>. Bind them from configuration or set them in code; they are validated
+/// when the store opens.
+/// </summary>
+public sealed class BatpakOptions
+{
+    /// <summary>The data directory holding the segment files. Created if missing. Required.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = string.Empty;
+
+    /// <summary>
+    /// A segment is sealed and a new one started once it reaches this many bytes. Default 64 MiB. Smaller values
+    /// make compaction finer-grained; larger ones mean fewer files.
+    /// </summary>
+    [Range(4096, 1L << 40)]
+    public long SegmentMaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The writer issues an fsync after this many events even when no caller asked for durability. Default 1000.
+    /// 1 makes every append durable before it is acknowledged.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int SyncEveryNEvents { get; set; } = 1000;
+
+    /// <summary>How fsync is issued. Default <see cref="SyncMode.Data"/>.</summary>
+    public SyncMode SyncMode { get; set; } = SyncMode.Data;
+
+    /// <summary>The most segment read handles kept open at once (the file-handle budget). Default 64.</summary>
+    [Range(1, 65536)]
+    public int FileHandleBudget { get; set; } = 64;
+
+    /// <summary>Appends queued for the writer before <c>Append</c> waits (back-pressure). Default 8192.</summary>
+    [Range(1, 1 << 24)]
+    public int WriteQueueCapacity { get; set; } = 8192;
+
+    /// <summary>The most appends the writer takes into one batch (one write, at most one fsync). Default 1024.</summary>
+    [Range(1, 1 << 20)]
+    public int MaxBatchEvents { get; set; } = 1024;
+
+    /// <summary>The largest encoded event (frame) accepted, in bytes. Default 4 MiB. Larger appends throw <see cref="EventTooLargeException"/>.</summary>
+    [Range(1024, 1 << 30)]
+    public int MaxEventBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>The scope given to typed events whose record has no <see cref="ScopeAttribute"/> member. Default <c>"default"</c>.</summary>
+    [Required]
+    public string DefaultScope { get; set; } = "default";
+
+    /// <summary>How long <c>Dispose</c> lets the writer drain queued appends before it rejects the rest. Default 30 s.</summary>
+    public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            throw new ArgumentException("BatpakOptions.DataDirectory is required: set it to the folder that holds the store.", nameof(DataDirectory));
+        }
+
+        Check(SegmentMaxBytes >= 4096, nameof(SegmentMaxBytes), SegmentMaxBytes, "at least 4096");
+        Check(SyncEveryNEvents >= 1, nameof(SyncEveryNEvents), SyncEveryNEvents, "at least 1");
+        Check(FileHandleBudget >= 1, nameof(FileHandleBudget), FileHandleBudget, "at least 1");
+        Check(WriteQueueCapacity >= 1, nameof(WriteQueueCapacity), WriteQueueCapacity, "at least 1");
+        Check(MaxBatchEvents >= 1, nameof(MaxBatchEvents), MaxBatchEvents, "at least 1");
+        Check(MaxEventBytes >= 1024, nameof(MaxEventBytes), MaxEventBytes, "at least 1024");
+        Check(ShutdownDrainTimeout >= TimeSpan.Zero, nameof(ShutdownDrainTimeout), ShutdownDrainTimeout, "not negative");
+        Check(Enum.IsDefined(SyncMode), nameof(SyncMode), SyncMode, "Data or All");
+        Coordinate.Validate(DefaultScope, nameof(DefaultScope));
+    }
+
+    private static void Check(bool ok, string name, object value, string rule)
+    {
+        if (!ok)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"BatpakOptions.{name} must be {rule}; got {value}.");
+        }
+    }
+
+    internal BatpakOptions Clone() => (BatpakOptions)MemberwiseClone();
+}

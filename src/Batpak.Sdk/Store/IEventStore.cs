@@ -1,0 +1,84 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Batpak;
+
+/// <summary>
+/// An embedded, append-only event store: one writer per data directory, any number of concurrent readers.
+/// </summary>
+/// <remarks>
+/// Appends are ordered by one writer thread; an acknowledged append is in the file (and, when durable or when the
+/// sync policy says so, fsynced) and visible to every read that starts after the acknowledgement. Reads never block
+/// the writer for longer than an index look-up. Every frame read from disk has its CRC-32 checked.
+/// </remarks>
+public interface IEventStore : IDisposable, IAsyncDisposable
+{
+    /// <summary>Appends one event and waits until it is written (and fsynced when durable or due).</summary>
+    /// <param name="coordinate">The entity and scope.</param>
+    /// <param name="kind">The event kind.</param>
+    /// <param name="payload">The payload bytes (copied before the call returns).</param>
+    /// <param name="options">Concurrency check, idempotency key, causal links, flags, durability.</param>
+    /// <returns>The receipt of the new event, or of the original one for a repeated idempotency key.</returns>
+    /// <exception cref="SequenceMismatchException">The expected sequence does not match.</exception>
+    /// <exception cref="EventTooLargeException">The event is larger than <see cref="BatpakOptions.MaxEventBytes"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    AppendReceipt Append(in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null);
+
+    /// <summary>Appends one event and completes once it is durable (fsynced), sharing the fsync with concurrent appenders.</summary>
+    /// <param name="coordinate">The entity and scope.</param>
+    /// <param name="kind">The event kind.</param>
+    /// <param name="payload">The payload bytes (not copied until the writer encodes them: do not reuse the buffer before completion).</param>
+    /// <param name="options">Concurrency check, idempotency key, causal links, flags. The append is always durable.</param>
+    /// <param name="cancellationToken">Cancels the wait for queue space; once queued the append is no longer cancellable.</param>
+    ValueTask<AppendReceipt> AppendAsync(Coordinate coordinate, EventKind kind, ReadOnlyMemory<byte> payload, AppendOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends an event caused by <paramref name="cause"/>: causation is set to it and correlation inherited from it.</summary>
+    /// <exception cref="EventNotFoundException"><paramref name="cause"/> is not in the store.</exception>
+    AppendReceipt AppendReaction(EventId cause, in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null);
+
+    /// <summary>Reads one event by id.</summary>
+    /// <exception cref="EventNotFoundException">No such event.</exception>
+    StoredEvent Get(EventId id);
+
+    /// <summary>Reads one event by id, or returns <see langword="false"/>.</summary>
+    bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent);
+
+    /// <summary>The events inside <paramref name="region"/>, in global order, as of the call (later appends are not included).</summary>
+    IEnumerable<StoredEvent> Query(Region region);
+
+    /// <summary>An entity's events in sequence order, starting at <paramref name="fromSequence"/>.</summary>
+    IEnumerable<StoredEvent> Stream(string entity, long fromSequence = 0);
+
+    /// <summary>A scope's events in global order.</summary>
+    IEnumerable<StoredEvent> ByScope(string scope);
+
+    /// <summary>One kind's events in global order.</summary>
+    IEnumerable<StoredEvent> ByKind(EventKind kind);
+
+    /// <summary>Every event of one correlation (the root and everything it caused, transitively), in global order.</summary>
+    IEnumerable<StoredEvent> ByCorrelation(EventId correlationId);
+
+    /// <summary>Reads up to <paramref name="maxCount"/> events of the global log from <paramref name="fromGlobalSequence"/> on.</summary>
+    EventPage ReadAll(long fromGlobalSequence, int maxCount = 1000);
+
+    /// <summary>Follows causation links from <paramref name="id"/>: the event itself, its cause, the cause's cause, ... at most <paramref name="limit"/> events.</summary>
+    /// <exception cref="EventNotFoundException"><paramref name="id"/> is not in the store.</exception>
+    IReadOnlyList<StoredEvent> WalkAncestors(EventId id, int limit = 64);
+
+    /// <summary>The sequence of the entity's last event, or -1 when it has none.</summary>
+    long GetLastSequence(string entity);
+
+    /// <summary>Re-reads an entity's events and recomputes its hash chain.</summary>
+    ChainVerification Verify(string entity);
+
+    /// <summary>Re-reads every event and recomputes every entity's hash chain.</summary>
+    ChainVerification VerifyAll();
+
+    /// <summary>Waits until everything appended so far is fsynced.</summary>
+    void Sync();
+
+    /// <summary>Writes a consistent copy of the store (as of the call) into an empty or new directory, openable as a store.</summary>
+    void Snapshot(string destinationDirectory);
+
+    /// <summary>The store's counters now.</summary>
+    StoreStats GetStats();
+}
