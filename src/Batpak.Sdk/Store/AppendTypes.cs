@@ -45,6 +45,12 @@ public sealed record AppendOptions
     /// <summary>Flags stored with the event (the SDK-owned flags are rejected).</summary>
     public EventFlags Flags { get; init; }
 
+    /// <summary>
+    /// The recorded reason of a gate bypass. Set only by the pipeline's <c>Bypass</c>, which also sets
+    /// <see cref="EventFlags.Bypassed"/>; stored in the frame so an audit can list every bypass.
+    /// </summary>
+    internal string? BypassReason { get; init; }
+
     /// <summary>When <see langword="true"/>, the append is acknowledged only after an fsync covers it (group commit shares one fsync between concurrent appenders).</summary>
     public bool Durable { get; init; }
 }
@@ -58,8 +64,9 @@ public sealed record EventPage(IReadOnlyList<StoredEvent> Events, long NextGloba
 /// <summary>An event as read back from the store: its coordinate, its header and its payload bytes.</summary>
 public sealed class StoredEvent
 {
-    internal StoredEvent(Coordinate coordinate, EventHeader header, ReadOnlyMemory<byte> payload, DiskPosition position, string? idempotencyKey)
+    internal StoredEvent(Coordinate coordinate, EventHeader header, ReadOnlyMemory<byte> payload, DiskPosition position, string? idempotencyKey, string? bypassReason)
     {
+        BypassReason = bypassReason;
         Coordinate = coordinate;
         Header = header;
         Payload = payload;
@@ -81,6 +88,9 @@ public sealed class StoredEvent
 
     /// <summary>The idempotency key it was appended with, if any.</summary>
     public string? IdempotencyKey { get; }
+
+    /// <summary>The recorded reason when the event was committed through a gate bypass (<see cref="EventFlags.Bypassed"/>), else <see langword="null"/>.</summary>
+    public string? BypassReason { get; }
 
     /// <summary>Shorthand for <c>Header.EventId</c>.</summary>
     public EventId Id => Header.EventId;
