@@ -52,6 +52,8 @@ internal sealed class StoreWriter : IDisposable
     private long _unsynced;
     private volatile Exception? _fault;
     private volatile bool _abandonQueue;
+    private volatile bool _closed;
+    private readonly Lock _writeLock = new(); // held by whoever writes a batch: the writer thread or a combining caller
 
     private long _syncCount;
     private long _batchCount;
@@ -138,6 +140,15 @@ internal sealed class StoreWriter : IDisposable
             _abandonQueue = true;
             _thread.Join();
         }
+
+        lock (_writeLock)
+        {
+            _closed = true; // a combining caller that raced with Dispose now fails instead of writing
+            if (_fault is null && _unsynced > 0)
+            {
+                SyncSegment();
+            }
+        }
     }
 
     public void Dispose()
@@ -149,6 +160,11 @@ internal sealed class StoreWriter : IDisposable
 
     private void ThrowIfFaulted()
     {
+        if (_closed)
+        {
+            throw Closed();
+        }
+
         if (_fault is { } fault)
         {
             throw new WriterCrashedException("The store's writer failed and accepts no more appends; reads still work. Reopen the store to recover: " + fault.Message, fault);
@@ -160,53 +176,127 @@ internal sealed class StoreWriter : IDisposable
             ? new ObjectDisposedException("EventStore", "The store is disposed (or disposing) and accepts no more appends.")
             : new ObjectDisposedException("The store is disposed (or disposing) and accepts no more appends.", inner);
 
-    private void Run()
+    /// <summary>
+    /// Runs a synchronous caller's command. When no batch is being written the caller becomes the writer for one
+    /// batch (its own command plus whatever is queued), so a single-threaded appender never pays a thread hand-off;
+    /// otherwise the command is queued for the writer thread, which takes the write lock next.
+    /// </summary>
+    public void Execute(WriteCommand command)
     {
-        ChannelReader<WriteCommand> reader = _channel.Reader;
-        try
+        ThrowIfFaulted();
+        if (_channel.Reader.Count == 0 && _writeLock.TryEnter())
         {
-            while (true)
+            try
             {
-                if (!reader.TryRead(out WriteCommand? first))
+                if (_closed)
                 {
-                    if (!WaitForWork(reader))
-                    {
-                        break;
-                    }
-
-                    continue;
+                    command.Fail(Closed());
+                    return;
                 }
 
                 _batch.Clear();
-                _batch.Add(first);
-                while (_batch.Count < _options.MaxBatchEvents && reader.TryRead(out WriteCommand? next))
+                _batch.Add(command);
+                DrainInto(_batch, _channel.Reader);
+                ProcessBatchGuarded();
+            }
+            finally
+            {
+                _writeLock.Exit();
+            }
+
+            return;
+        }
+
+        Enqueue(command);
+
+        // Combine: rather than wait for the writer thread to wake, take the write lock when it frees up and write
+        // whatever is queued (usually this command and those of the other threads waiting with it).
+        lock (_writeLock)
+        {
+            if (command.IsCompleted || _closed || _fault is not null)
+            {
+                return;
+            }
+
+            _batch.Clear();
+            DrainInto(_batch, _channel.Reader);
+            if (_batch.Count > 0)
+            {
+                ProcessBatchGuarded();
+            }
+        }
+    }
+
+    private void DrainInto(List<WriteCommand> batch, ChannelReader<WriteCommand> reader)
+    {
+        while (batch.Count < _options.MaxBatchEvents && reader.TryRead(out WriteCommand? next))
+        {
+            batch.Add(next);
+        }
+    }
+
+    private void Run()
+    {
+        ChannelReader<WriteCommand> reader = _channel.Reader;
+        while (WaitForWork(reader))
+        {
+            lock (_writeLock)
+            {
+                _batch.Clear();
+                DrainInto(_batch, reader);
+                if (_batch.Count == 0)
                 {
-                    _batch.Add(next);
+                    continue; // a combining caller took them
                 }
 
-                if (_abandonQueue)
+                if (_abandonQueue || _fault is not null)
                 {
+                    Exception error = _fault is null ? Closed() : Crashed(_fault);
                     foreach (WriteCommand command in _batch)
                     {
-                        command.Fail(Closed());
+                        command.Fail(error);
                     }
 
                     _batch.Clear();
                     continue;
                 }
 
-                ProcessBatch();
+                ProcessBatchGuarded();
             }
+        }
 
-            if (_unsynced > 0)
+        lock (_writeLock)
+        {
+            if (_fault is null && _unsynced > 0)
             {
-                SyncSegment();
+                try
+                {
+                    SyncSegment();
+                }
+                catch (IOException ex)
+                {
+                    _fault = ex;
+                }
             }
+        }
+    }
+
+    private static WriterCrashedException Crashed(Exception cause) =>
+        new("The store's writer failed; this append was not acknowledged and is not visible: " + cause.Message, cause);
+
+    /// <summary>Processes <see cref="_batch"/>; an I/O failure faults the writer and fails every unacknowledged command of the batch.</summary>
+    private void ProcessBatchGuarded()
+    {
+        Debug.Assert(_writeLock.IsHeldByCurrentThread);
+        try
+        {
+            ProcessBatch();
         }
         catch (Exception ex)
         {
             _fault = ex;
-            var crashed = new WriterCrashedException("The store's writer failed; this append was not acknowledged and is not visible: " + ex.Message, ex);
+            WriterCrashedException crashed = Crashed(ex);
+
             // Commands completed during staging (validation failures, idempotent repeats) are not touched again:
             // their callers may already be reusing them.
             foreach (Staged staged in _staged)
@@ -227,12 +317,7 @@ internal sealed class StoreWriter : IDisposable
             _staged.Clear();
             _controls.Clear();
             _batch.Clear();
-
-            _channel.Writer.TryComplete();
-            while (reader.TryRead(out WriteCommand? rest))
-            {
-                rest.Fail(crashed);
-            }
+            _channel.Writer.TryComplete(); // the writer thread fails whatever is still queued
         }
     }
 

@@ -64,6 +64,9 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
 
     public short Version => _core.Version;
 
+    /// <summary>True once a synchronous command has its reply.</summary>
+    public bool IsCompleted => _done.IsSet;
+
     public void Succeed(in AppendReceipt receipt)
     {
         _result = receipt;
@@ -112,6 +115,16 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
         }
 
         return result;
+    }
+
+    /// <summary>Recycles a synchronous command that was never queued.</summary>
+    public void Abandon()
+    {
+        ReleasePayload();
+        Options = AppendOptions.Default;
+        Destination = null;
+        _error = null;
+        t_cached = this;
     }
 
     public void ReleasePayload()

@@ -76,7 +76,16 @@ public sealed class EventStore : IEventStore
     public AppendReceipt Append(in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null)
     {
         WriteCommand command = PrepareSync(coordinate, kind, payload, options);
-        _writer.Enqueue(command);
+        try
+        {
+            _writer.Execute(command);
+        }
+        catch
+        {
+            command.Abandon(); // never queued: recycle it and let the exception through
+            throw;
+        }
+
         return command.WaitAndRecycle();
     }
 
@@ -346,7 +355,16 @@ public sealed class EventStore : IEventStore
         WriteCommand command = WriteCommand.RentSync();
         command.Kind = kind;
         command.Destination = destination;
-        _writer.Enqueue(command);
+        try
+        {
+            _writer.Execute(command);
+        }
+        catch
+        {
+            command.Abandon(); // never queued: recycle it and let the exception through
+            throw;
+        }
+
         command.WaitAndRecycle();
     }
 
