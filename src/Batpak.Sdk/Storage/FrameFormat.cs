@@ -22,7 +22,7 @@ internal static class FrameFormat
     public const int SegmentPreambleSize = 8; // magic + header length
     public const int MaxSegmentHeaderBytes = 4096;
     public const string SegmentExtension = ".fbat";
-    public const int BodyFieldCount = 18;
+    public const int BodyFieldCount = 19;
     public const int MinBodyFieldCount = 16; // fields 16.. are optional (nil) and may be absent in a future trimmed writer
 
     public static ReadOnlySpan<byte> Magic => "FBAT"u8;
@@ -48,6 +48,7 @@ internal static class FrameFormat
         Payload = 15,
         IdempotencyKey = 16,
         BypassReason = 17,
+        BatchRemaining = 18,
     }
 
     public static string SegmentFileName(int segmentId) => segmentId.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension;
@@ -171,6 +172,7 @@ internal static class FrameFormat
         public string Scope;
         public string? IdempotencyKey;
         public string? BypassReason;
+        public uint BatchRemaining; // frames of the same atomic batch that follow this one (0: last or single)
     }
 
     /// <summary>
@@ -208,6 +210,7 @@ internal static class FrameFormat
         mp.Write(payload);
         WriteOptionalString(ref mp, f.IdempotencyKey);
         WriteOptionalString(ref mp, f.BypassReason);
+        mp.Write(f.BatchRemaining);
         mp.Flush();
 
         int length = writer.WrittenCount - start;
@@ -269,6 +272,11 @@ internal static class FrameFormat
         if (count > (int)BodyField.BypassReason)
         {
             f.BypassReason = reader.TryReadNil() ? null : reader.ReadString();
+        }
+
+        if (count > (int)BodyField.BatchRemaining)
+        {
+            f.BatchRemaining = reader.ReadUInt32();
         }
 
         for (int i = BodyFieldCount; i < count; i++)

@@ -58,6 +58,8 @@ internal static class SegmentScanner
             long bufferStart = 0; // file offset of buffer[0]
             int bufferLength = headerProbe;
             long frames = 0;
+            var batch = new List<(FrameFormat.FrameFields Fields, DiskPosition Position)>();
+            long batchStart = -1;
             while (offset < fileLength)
             {
                 string? bad = null;
@@ -101,8 +103,40 @@ internal static class SegmentScanner
                                 throw new CorruptSegmentException(segmentId, offset, "the frame passes its CRC but does not decode: " + ex.Message, ex);
                             }
 
-                            visitor(ref fields, new DiskPosition(segmentId, offset, frameLength));
-                            frames++;
+                            var position = new DiskPosition(segmentId, offset, frameLength);
+                            if (batchStart >= 0 && fields.BatchRemaining != batch[^1].Fields.BatchRemaining - 1)
+                            {
+                                throw new CorruptSegmentException(segmentId, offset, $"the frame breaks the atomic batch that starts at offset {batchStart} ({batch[^1].Fields.BatchRemaining - 1} more frames expected, this one says {fields.BatchRemaining})");
+                            }
+
+                            if (fields.BatchRemaining > 0 || batchStart >= 0)
+                            {
+                                // Frames of an atomic batch are published only once the batch is complete.
+                                if (batchStart < 0)
+                                {
+                                    batchStart = offset;
+                                }
+
+                                batch.Add((fields, position));
+                                if (fields.BatchRemaining == 0)
+                                {
+                                    for (int i = 0; i < batch.Count; i++)
+                                    {
+                                        FrameFormat.FrameFields held = batch[i].Fields;
+                                        visitor(ref held, batch[i].Position);
+                                    }
+
+                                    frames += batch.Count;
+                                    batch.Clear();
+                                    batchStart = -1;
+                                }
+                            }
+                            else
+                            {
+                                visitor(ref fields, position);
+                                frames++;
+                            }
+
                             offset += frameLength;
                             continue;
                         }
@@ -114,12 +148,27 @@ internal static class SegmentScanner
                     throw new CorruptSegmentException(segmentId, offset, bad + " in a sealed segment");
                 }
 
+                if (batchStart >= 0)
+                {
+                    bad += $", inside the atomic batch that starts at offset {batchStart}; the whole batch is dropped";
+                }
+
                 if (length > 0 && ValidFrameFollows(handle, offset + FrameFormat.FrameHeaderSize + length, fileLength))
                 {
                     throw new CorruptSegmentException(segmentId, offset, bad + "; valid frames follow it, so this is damage inside acknowledged data, not a torn tail");
                 }
 
-                return new ScanResult(offset, frames, $"{bad} at offset {offset}", header);
+                return new ScanResult(batchStart >= 0 ? batchStart : offset, frames, $"{bad} at offset {offset}", header);
+            }
+
+            if (batchStart >= 0)
+            {
+                if (!isLast)
+                {
+                    throw new CorruptSegmentException(segmentId, batchStart, "an atomic batch is cut off by the end of a sealed segment");
+                }
+
+                return new ScanResult(batchStart, frames, $"incomplete atomic batch at offset {batchStart} ({batch.Count} of {batch.Count + batch[^1].Fields.BatchRemaining} frames present); the whole batch is dropped", header);
             }
 
             return new ScanResult(offset, frames, null, header);

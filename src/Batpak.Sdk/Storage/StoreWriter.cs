@@ -53,6 +53,7 @@ internal sealed class StoreWriter : IDisposable
     private volatile Exception? _fault;
     private volatile bool _abandonQueue;
     private volatile bool _closed;
+    private bool _inBatch;
     private readonly Lock _writeLock = new(); // held by whoever writes a batch: the writer thread or a combining caller
 
     private long _syncCount;
@@ -351,7 +352,7 @@ internal sealed class StoreWriter : IDisposable
         for (_cursor = 0; _cursor < _batch.Count;)
         {
             WriteCommand command = _batch[_cursor++];
-            if (command.Kind != CommandKind.Append)
+            if (command.Kind is not (CommandKind.Append or CommandKind.AppendBatch))
             {
                 _controls.Add(command);
                 continue;
@@ -359,7 +360,7 @@ internal sealed class StoreWriter : IDisposable
 
             try
             {
-                if (Stage(command))
+                if (command.Kind == CommandKind.AppendBatch ? StageBatch(command) : Stage(command))
                 {
                     durable |= command.Durable;
                 }
@@ -392,14 +393,29 @@ internal sealed class StoreWriter : IDisposable
                     Staged staged = _staged[i];
                     if (staged.DuplicateOf < 0)
                     {
-                        _index.AddLocked(ref staged.Entry, staged.Command.Coordinate.Entity, staged.Command.Coordinate.Scope, staged.Receipt.Hash, staged.Command.Options.IdempotencyKey);
+                        _index.AddLocked(ref staged.Entry, staged.Coordinate.Entity, staged.Coordinate.Scope, staged.Receipt.Hash, staged.IdempotencyKey);
                     }
                 }
             }
 
             foreach (Staged staged in _staged)
             {
-                staged.Command.Succeed(staged.Receipt);
+                if (staged.BatchIndex < 0)
+                {
+                    staged.Command.Succeed(staged.Receipt);
+                }
+                else
+                {
+                    staged.Command.BatchReceipts![staged.BatchIndex] = staged.Receipt;
+                }
+            }
+
+            foreach (Staged staged in _staged)
+            {
+                if (staged.BatchIndex >= 0)
+                {
+                    staged.Command.Succeed(default); // once per command: later calls are no-ops
+                }
             }
 
             _staged.Clear();
@@ -486,26 +502,166 @@ internal sealed class StoreWriter : IDisposable
     }
 
     /// <summary>Validates, stamps and encodes one append into the batch buffer. Returns false for an idempotent repeat.</summary>
-    private bool Stage(WriteCommand command)
+    private bool Stage(WriteCommand command) =>
+        Stage(command, -1, command.Coordinate, command.EventKind, command.Payload.Span, command.Options, 0);
+
+    /// <summary>
+    /// Stages every event of an atomic batch, or none: the whole batch is validated before the first frame is
+    /// encoded, the batch never spans two segments, and each frame records how many frames of the batch follow it,
+    /// so recovery drops a batch whose tail was torn.
+    /// </summary>
+    private bool StageBatch(WriteCommand command)
     {
-        AppendOptions options = command.Options;
+        IReadOnlyList<EventData> events = command.Batch!;
+        ValidateBatch(events);
+        command.BatchReceipts = new AppendReceipt[events.Count];
+
+        long estimate = 0;
+        foreach (EventData e in events)
+        {
+            estimate += EstimateFrameBytes(e);
+        }
+
+        if (_tail + _buffer.WrittenCount + estimate > _options.SegmentMaxBytes && _tail + _buffer.WrittenCount > _segmentHeaderLength)
+        {
+            if (_buffer.WrittenCount > 0)
+            {
+                WriteToSegment(_buffer.WrittenSpan);
+                _buffer.Reset();
+            }
+
+            Rotate();
+        }
+
+        _inBatch = true;
+        try
+        {
+            bool wroteAny = false;
+            int stagedBefore = _staged.Count;
+            int framesLeft = 0;
+            for (int i = 0; i < events.Count; i++)
+            {
+                framesLeft += IsRepeat(events[i].Options, events, i) ? 0 : 1;
+            }
+
+            for (int i = 0; i < events.Count; i++)
+            {
+                EventData e = events[i];
+                bool repeat = IsRepeat(e.Options, events, i);
+                uint remaining = repeat ? 0 : (uint)(--framesLeft);
+                wroteAny |= Stage(command, i, e.Coordinate, e.Kind, e.Payload.Span, e.Options ?? AppendOptions.Default, remaining);
+            }
+
+            if (_staged.Count == stagedBefore)
+            {
+                // Every event was an idempotent repeat of a stored one: the receipts are known already.
+                command.Succeed(default);
+            }
+
+            return wroteAny;
+        }
+        finally
+        {
+            _inBatch = false;
+        }
+    }
+
+    private bool IsRepeat(AppendOptions? options, IReadOnlyList<EventData> events, int i)
+    {
+        string? key = options?.IdempotencyKey;
+        if (key is null)
+        {
+            return false;
+        }
+
+        if (_pendingKeys.ContainsKey(key) || _index.TryGetIdempotentForWriter(key, out _))
+        {
+            return true;
+        }
+
+        for (int j = 0; j < i; j++)
+        {
+            if (string.Equals(events[j].Options?.IdempotencyKey, key, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Checks CAS expectations, causes and sizes of a whole batch against the state it will be applied to.</summary>
+    private void ValidateBatch(IReadOnlyList<EventData> events)
+    {
+        var sequences = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < events.Count; i++)
+        {
+            EventData e = events[i];
+            AppendOptions options = e.Options ?? AppendOptions.Default;
+            if (IsRepeat(options, events, i))
+            {
+                continue;
+            }
+
+            string entity = e.Coordinate.Entity;
+            if (!sequences.TryGetValue(entity, out long last))
+            {
+                last = _pendingEntities.TryGetValue(entity, out (long Sequence, EventHash Hash) pending)
+                    ? pending.Sequence
+                    : _index.FindEntityForWriter(entity)?.LastSequence ?? -1;
+            }
+
+            if (options.ExpectedSequence is long expected && expected != last)
+            {
+                throw new SequenceMismatchException(entity, expected, last);
+            }
+
+            if (options.CausationId is EventId cause && !cause.IsEmpty && !_pendingIds.ContainsKey(cause) && !_index.TryGetForWriter(cause, out _))
+            {
+                throw new EventNotFoundException(cause);
+            }
+
+            if (EstimateFrameBytes(e) > _options.MaxEventBytes)
+            {
+                throw new EventTooLargeException(EstimateFrameBytes(e), _options.MaxEventBytes);
+            }
+
+            sequences[entity] = last + 1;
+        }
+    }
+
+    /// <summary>An upper bound of an event's frame size: the fixed fields take at most 200 bytes.</summary>
+    internal static long EstimateFrameBytes(in EventData e) =>
+        256L + e.Payload.Length + (3L * (e.Coordinate.Entity.Length + e.Coordinate.Scope.Length))
+        + (3L * ((e.Options?.IdempotencyKey?.Length ?? 0) + (e.Options?.BypassReason?.Length ?? 0)));
+
+    private bool Stage(WriteCommand command, int batchIndex, in Coordinate coordinate, EventKind eventKind, ReadOnlySpan<byte> payload, AppendOptions options, uint batchRemaining)
+    {
         string? key = options.IdempotencyKey;
         if (key is not null)
         {
             if (_pendingKeys.TryGetValue(key, out int first))
             {
-                _staged.Add(new Staged(command, _staged[first].Receipt, default, first));
+                _staged.Add(new Staged(command, _staged[first].Receipt, default, first, batchIndex));
                 return false;
             }
 
             if (_index.TryGetIdempotentForWriter(key, out AppendReceipt original))
             {
-                command.Succeed(original);
+                if (batchIndex < 0)
+                {
+                    command.Succeed(original);
+                }
+                else
+                {
+                    command.BatchReceipts![batchIndex] = original;
+                }
+
                 return false;
             }
         }
 
-        string entity = command.Coordinate.Entity;
+        string entity = coordinate.Entity;
         long lastSequence;
         EventHash prevHash;
         if (_pendingEntities.TryGetValue(entity, out (long Sequence, EventHash Hash) pending))
@@ -567,15 +723,15 @@ internal sealed class StoreWriter : IDisposable
             Counter = counter,
             Depth = depth,
             EntitySequence = lastSequence + 1,
-            Kind = command.EventKind.Value,
+            Kind = eventKind.Value,
             Flags = (ushort)options.Flags,
             PrevHash = prevHash,
             Entity = entity,
-            Scope = command.Coordinate.Scope,
+            Scope = coordinate.Scope,
             IdempotencyKey = key,
             BypassReason = options.BypassReason,
+            BatchRemaining = batchRemaining,
         };
-        ReadOnlySpan<byte> payload = command.Payload.Span;
         fields.Hash = FrameFormat.ComputeHash(_sha, fields, payload);
 
         int frameStart = _buffer.WrittenCount;
@@ -586,7 +742,7 @@ internal sealed class StoreWriter : IDisposable
             throw new EventTooLargeException(frameLength, _options.MaxEventBytes);
         }
 
-        if (_tail + frameStart + frameLength > _options.SegmentMaxBytes && _tail + frameStart > _segmentHeaderLength)
+        if (!_inBatch && _tail + frameStart + frameLength > _options.SegmentMaxBytes && _tail + frameStart > _segmentHeaderLength)
         {
             // Rotation: what precedes this frame goes to the current segment, which is then sealed.
             if (frameStart > 0)
@@ -628,7 +784,7 @@ internal sealed class StoreWriter : IDisposable
         }
 
         var receipt = new AppendReceipt(id, fields.GlobalSequence, fields.EntitySequence, entry.Position, fields.Hash);
-        _staged.Add(new Staged(command, receipt, entry, -1));
+        _staged.Add(new Staged(command, receipt, entry, -1, batchIndex, coordinate, key));
         return true;
     }
 
@@ -680,12 +836,15 @@ internal sealed class StoreWriter : IDisposable
         }
     }
 
-    private struct Staged(WriteCommand command, AppendReceipt receipt, IndexEntry entry, int duplicateOf)
+    private struct Staged(WriteCommand command, AppendReceipt receipt, IndexEntry entry, int duplicateOf, int batchIndex, in Coordinate coordinate = default, string? idempotencyKey = null)
     {
         public readonly WriteCommand Command = command;
+        public readonly Coordinate Coordinate = coordinate;
+        public readonly string? IdempotencyKey = idempotencyKey;
         public readonly AppendReceipt Receipt = receipt;
         public IndexEntry Entry = entry;
         public readonly int DuplicateOf = duplicateOf;
+        public readonly int BatchIndex = batchIndex; // -1: a single append
     }
 
     [Conditional("DEBUG")]

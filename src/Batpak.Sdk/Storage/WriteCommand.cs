@@ -8,6 +8,7 @@ internal enum CommandKind
     Append,
     Sync,
     Snapshot,
+    AppendBatch,
 }
 
 /// <summary>
@@ -35,6 +36,9 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
     public AppendOptions Options = AppendOptions.Default;
     public bool Durable;
     public string? Destination;
+    public IReadOnlyList<EventData>? Batch;
+    public AppendReceipt[]? BatchReceipts;
+    private bool _signaled;
 
     /// <summary>A synchronous append command for this thread (reused; the thread is blocked while it is in flight).</summary>
     public static WriteCommand RentSync()
@@ -44,6 +48,7 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
         command.IsAsync = false;
         command._done.Reset();
         command._error = null;
+        command._signaled = false;
         return command;
     }
 
@@ -81,6 +86,12 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
 
     private void Signal()
     {
+        if (_signaled)
+        {
+            return; // a batch is completed once, whichever of its events reports first
+        }
+
+        _signaled = true;
         if (IsAsync)
         {
             if (_error is null)
@@ -107,6 +118,8 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
         ReleasePayload();
         Options = AppendOptions.Default;
         Destination = null;
+        Batch = null;
+        BatchReceipts = null;
         _error = null;
         t_cached = this;
         if (error is not null)
@@ -123,8 +136,19 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
         ReleasePayload();
         Options = AppendOptions.Default;
         Destination = null;
+        Batch = null;
+        BatchReceipts = null;
         _error = null;
         t_cached = this;
+    }
+
+    /// <summary>Blocks until a batch command is answered; returns its receipts and recycles the command.</summary>
+    public AppendReceipt[] WaitBatchAndRecycle()
+    {
+        _done.Wait();
+        AppendReceipt[]? receipts = BatchReceipts;
+        WaitAndRecycle(); // throws the batch's error, if any
+        return receipts!;
     }
 
     public void ReleasePayload()

@@ -55,6 +55,13 @@ public sealed record AppendOptions
     public bool Durable { get; init; }
 }
 
+/// <summary>One event of an atomic <c>AppendBatch</c>.</summary>
+/// <param name="Coordinate">The entity and scope.</param>
+/// <param name="Kind">The event kind.</param>
+/// <param name="Payload">The payload bytes; read while the call runs, not kept.</param>
+/// <param name="Options">Concurrency check, idempotency key, causal links and flags of this event.</param>
+public readonly record struct EventData(Coordinate Coordinate, EventKind Kind, ReadOnlyMemory<byte> Payload, AppendOptions? Options = null);
+
 /// <summary>One page of the global log, from <c>ReadAll</c>.</summary>
 /// <param name="Events">The events, in global order.</param>
 /// <param name="NextGlobalSequence">Pass this to the next <c>ReadAll</c> call.</param>

@@ -90,6 +90,51 @@ public sealed class EventStore : IEventStore
     }
 
     /// <inheritdoc />
+    public IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ThrowIfDisposed();
+        if (events.Count == 0)
+        {
+            throw new ArgumentException("The batch is empty.", nameof(events));
+        }
+
+        long estimate = 0;
+        for (int i = 0; i < events.Count; i++)
+        {
+            EventData e = events[i];
+            if (!e.Coordinate.IsValid)
+            {
+                throw new ArgumentException($"Event {i} of the batch has default(Coordinate).", nameof(events));
+            }
+
+            Validate(e.Coordinate, e.Kind, e.Payload.Length, e.Options ?? AppendOptions.Default);
+            estimate += StoreWriter.EstimateFrameBytes(e);
+        }
+
+        if (estimate > _options.SegmentMaxBytes)
+        {
+            throw new ArgumentException($"The batch needs up to {estimate} bytes; an atomic batch must fit in one segment (SegmentMaxBytes = {_options.SegmentMaxBytes}). Split it or raise SegmentMaxBytes.", nameof(events));
+        }
+
+        WriteCommand command = WriteCommand.RentSync();
+        command.Kind = CommandKind.AppendBatch;
+        command.Batch = events;
+        command.Durable = durable;
+        try
+        {
+            _writer.Execute(command);
+        }
+        catch
+        {
+            command.Abandon();
+            throw;
+        }
+
+        return command.WaitBatchAndRecycle();
+    }
+
+    /// <inheritdoc />
     public AppendReceipt AppendReaction(EventId cause, in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null)
     {
         if (cause.IsEmpty)

@@ -31,6 +31,18 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait for queue space; once queued the append is no longer cancellable.</param>
     ValueTask<AppendReceipt> AppendAsync(Coordinate coordinate, EventKind kind, ReadOnlyMemory<byte> payload, AppendOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Appends several events atomically: all are validated first (expected sequences, causes, sizes) and then
+    /// written with one write, in order, into one segment; either every event is acknowledged or none is, and a
+    /// crash can never leave part of the batch behind (recovery drops an incomplete batch).
+    /// </summary>
+    /// <param name="events">The events, in the order they get their sequences. The batch must fit in <see cref="BatpakOptions.SegmentMaxBytes"/>.</param>
+    /// <param name="durable">Acknowledge only after an fsync covers the batch.</param>
+    /// <returns>One receipt per event, in order (the original receipt for an idempotent repeat).</returns>
+    /// <exception cref="SequenceMismatchException">An expected sequence does not match; nothing is appended.</exception>
+    /// <exception cref="ArgumentException">The batch is empty, holds an invalid event, or does not fit in one segment.</exception>
+    IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false);
+
     /// <summary>Appends an event caused by <paramref name="cause"/>: causation is set to it and correlation inherited from it.</summary>
     /// <exception cref="EventNotFoundException"><paramref name="cause"/> is not in the store.</exception>
     AppendReceipt AppendReaction(EventId cause, in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null);

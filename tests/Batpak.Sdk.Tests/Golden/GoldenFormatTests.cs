@@ -63,8 +63,8 @@ public class GoldenFormatTests
         using var writer = new PooledBufferWriter(256);
         FrameFormat.WriteFrame(writer, fields, [1, 2, 3]);
         byte[] body = writer.WrittenSpan[FrameFormat.FrameHeaderSize..].ToArray();
-        Assert.Equal(0xDC, body[0] & 0xFF); // array16 header: 0xDC 0x00 0x12 (18 fields)
-        body[2] = 19;
+        Assert.Equal(0xDC, body[0] & 0xFF); // array16 header: 0xDC 0x00 0x13 (19 fields)
+        body[2] = 20;
         byte[] extended = [.. body, 0xA3, (byte)'n', (byte)'e', (byte)'w'];
         FrameFormat.FrameFields decoded = FrameFormat.ReadBody(extended, out ReadOnlyMemory<byte> payload);
         Assert.Equal(new byte[] { 1, 2, 3 }, payload.ToArray());

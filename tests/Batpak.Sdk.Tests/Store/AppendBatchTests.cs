@@ -1,0 +1,110 @@
+namespace Batpak.Tests.Store;
+
+public class AppendBatchTests
+{
+    private static readonly Coordinate Alice = new("acct:alice", "bank");
+    private static readonly Coordinate Bob = new("acct:bob", "bank");
+
+    private static EventData Data(Coordinate c, int n, AppendOptions? options = null) => new(c, TestEvents.Created, TestEvents.Payload(n), options);
+
+    [Fact]
+    public void AppendBatch_WritesEveryEventInOrder_WithContiguousSequences()
+    {
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
+        store.Append(Alice, TestEvents.Created, TestEvents.Payload(0));
+
+        IReadOnlyList<AppendReceipt> receipts = store.AppendBatch([Data(Alice, 1), Data(Bob, 2), Data(Alice, 3, new AppendOptions { ExpectedSequence = 1 })]);
+
+        Assert.Equal(new long[] { 1, 2, 3 }, receipts.Select(r => r.GlobalSequence));
+        Assert.Equal(new long[] { 1, 0, 2 }, receipts.Select(r => r.EntitySequence));
+        Assert.Equal(receipts.Select(r => r.EventId), store.ReadAll(1).Events.Select(e => e.Id));
+        ChainVerification chain = store.VerifyAll();
+        Assert.True(chain.IsValid, chain.Failure);
+    }
+
+    [Fact]
+    public void AppendBatch_OneExpectedSequenceWrong_AppendsNothing()
+    {
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
+        var ex = Assert.Throws<SequenceMismatchException>(() =>
+            store.AppendBatch([Data(Alice, 1), Data(Bob, 2), Data(Alice, 3, new AppendOptions { ExpectedSequence = 5 })]));
+        Assert.Equal(0, ex.Actual);
+        Assert.Equal(0, store.GetStats().EventCount);
+        Assert.Equal(0, store.Append(Alice, TestEvents.Created, TestEvents.Payload(9)).GlobalSequence);
+    }
+
+    [Fact]
+    public void AppendBatch_IdempotentRepeat_ReturnsTheOriginalReceipts()
+    {
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
+        EventData[] batch = [Data(Alice, 1, new AppendOptions { IdempotencyKey = "k1" }), Data(Bob, 2, new AppendOptions { IdempotencyKey = "k2" })];
+        IReadOnlyList<AppendReceipt> first = store.AppendBatch(batch);
+        IReadOnlyList<AppendReceipt> again = store.AppendBatch(batch);
+        Assert.Equal(first, again);
+        Assert.Equal(2, store.GetStats().EventCount);
+
+        IReadOnlyList<AppendReceipt> inner = store.AppendBatch([Data(Alice, 3, new AppendOptions { IdempotencyKey = "k3" }), Data(Alice, 4, new AppendOptions { IdempotencyKey = "k3" })]);
+        Assert.Equal(inner[0], inner[1]);
+        Assert.NotEqual(default, inner[0]);
+        Assert.Equal(3, store.GetStats().EventCount);
+    }
+
+    [Fact]
+    public void Open_BatchWithTornLastFrame_DropsTheWholeBatch()
+    {
+        using var dir = new TempDirectory();
+        IReadOnlyList<AppendReceipt> batch;
+        AppendReceipt before;
+        using (EventStore store = TestEvents.Open(dir.Path))
+        {
+            before = store.Append(Alice, TestEvents.Created, TestEvents.Payload(0));
+            batch = store.AppendBatch([Data(Alice, 1), Data(Bob, 2), Data(Alice, 3)]);
+        }
+
+        AppendReceipt last = batch[^1];
+        using (var stream = new FileStream(dir.Combine("000001.fbat"), FileMode.Open))
+        {
+            stream.SetLength(last.Position.Offset + 10);
+        }
+
+        using EventStore reopened = TestEvents.Open(dir.Path);
+        RecoveryReport report = reopened.GetStats().Recovery;
+        Assert.Equal(batch[0].Position.Offset, report.TruncatedAtOffset);
+        Assert.Contains("atomic batch", report.TruncationReason, StringComparison.Ordinal);
+        Assert.Equal(new[] { before.EventId }, reopened.ReadAll(0).Events.Select(e => e.Id));
+        Assert.Equal(1, reopened.Append(Bob, TestEvents.Created, TestEvents.Payload(5)).GlobalSequence);
+    }
+
+    [Fact]
+    public void AppendBatch_NeverSpansSegments_AndRejectsBatchesLargerThanOne()
+    {
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 4096);
+        for (int i = 0; i < 8; i++)
+        {
+            store.Append(Alice, TestEvents.Created, new byte[300]);
+        }
+
+        IReadOnlyList<AppendReceipt> receipts = store.AppendBatch(Enumerable.Range(0, 6).Select(i => new EventData(Bob, TestEvents.Created, new byte[300])).ToArray());
+        Assert.Single(receipts.Select(r => r.Position.SegmentId).Distinct());
+
+        var ex = Assert.Throws<ArgumentException>(() => store.AppendBatch(Enumerable.Range(0, 20).Select(i => new EventData(Bob, TestEvents.Created, new byte[300])).ToArray()));
+        Assert.Contains("fit in one segment", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => store.AppendBatch([]));
+    }
+
+    [Fact]
+    public void AppendBatch_Durable_Fsyncs()
+    {
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path, o => o.SyncEveryNEvents = 1_000_000);
+        long before = store.GetStats().SyncCount;
+        store.AppendBatch([Data(Alice, 1), Data(Bob, 2)]);
+        Assert.Equal(before, store.GetStats().SyncCount);
+        store.AppendBatch([Data(Alice, 3)], durable: true);
+        Assert.Equal(before + 1, store.GetStats().SyncCount);
+    }
+}
