@@ -7,8 +7,7 @@ namespace Batpak.Tests;
 /// while <c>EventStore</c> did not exist yet. It honours what the pipeline relies on: the payload is copied, the
 /// expected sequence is checked, idempotency keys return the first receipt, and <c>AppendOptions.BypassReason</c>
 /// and the flags are stored and read back. No hash chain, no disk.
-/// TODO(integration): once <c>EventStore</c> lands, run <see cref="PipelineTests"/>' bypass/commit scenarios against it
-/// (it must persist BypassReason in the frame and return it after a reopen).
+/// The same scenarios run against the real store in <see cref="PipelineEventStoreTests"/>.
 /// </summary>
 internal sealed class InMemoryEventStore : IEventStore
 {

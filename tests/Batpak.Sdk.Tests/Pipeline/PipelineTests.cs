@@ -5,7 +5,7 @@ namespace Batpak.Tests;
 
 /// <summary>
 /// Pipeline behaviour against <see cref="InMemoryEventStore"/> (a test double that honours BypassReason).
-/// TODO(integration): repeat the commit-once and bypass-audit scenarios against the real EventStore once it exists.
+/// The commit-once and bypass-audit scenarios also run against the real EventStore in <see cref="PipelineEventStoreTests"/>.
 /// </summary>
 public class PipelineTests
 {
