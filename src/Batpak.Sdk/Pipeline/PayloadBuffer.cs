@@ -15,8 +15,10 @@ internal static class PayloadBuffer
 {
     internal const int MaxRetainedBytes = 1024 * 1024;
 
+#pragma warning disable IDE1006 // STYLE 2.2 names [ThreadStatic] fields t_; .editorconfig cannot tell them from s_ statics.
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
+#pragma warning restore IDE1006
 
     public static ArrayBufferWriter<byte> Rent()
     {
