@@ -117,19 +117,58 @@ public sealed class Pipeline<TContext>
         Pipeline.ValidateBypassReason(reason);
         ArgumentNullException.ThrowIfNull(encoder);
 
-        Receipt<T> receipt = _gates.IssueBypass(proposal, reason);
-        AppendOptions options = proposal.Options with
-        {
-            BypassReason = reason,
-            Flags = proposal.Options.Flags | EventFlags.Bypassed,
-        };
-        return EncodeAndAppend(receipt, encoder, options);
+        return EncodeAndAppend(_gates.IssueBypass(proposal, reason), encoder, BypassOptions(proposal, reason));
     }
 
     /// <summary>Bypasses the gates for a typed event, encoding it with its generated MessagePack serializer.</summary>
     /// <inheritdoc cref="Bypass{T}(Proposal{T}, string, IPayloadEncoder{T})"/>
     public Committed<TEvent> Bypass<TEvent>(Proposal<TEvent> proposal, string reason)
         where TEvent : IBatpakEvent<TEvent> => Bypass(proposal, reason, BatpakEventEncoder<TEvent>.Instance);
+
+    /// <summary>
+    /// Like <see cref="Commit{T}(Receipt{T}, IPayloadEncoder{T})"/>, but appends with <see cref="IEventStore.AppendAsync"/>:
+    /// completes once the event is durable (fsynced), without blocking a thread while it waits.
+    /// </summary>
+    /// <param name="receipt">A receipt issued by this pipeline's gate set and not yet committed.</param>
+    /// <param name="encoder">Turns the payload into bytes.</param>
+    /// <param name="cancellationToken">Cancels the wait for queue space only. A cancelled commit appended nothing, but it still spends the receipt.</param>
+    /// <exception cref="InvalidOperationException">The receipt was already committed, is being committed, failed before, or was not issued by this pipeline's gate set.</exception>
+    public ValueTask<Committed<T>> CommitAsync<T>(Receipt<T> receipt, IPayloadEncoder<T> encoder, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(receipt);
+        ArgumentNullException.ThrowIfNull(encoder);
+        if (!ReferenceEquals(receipt.Issuer, _gates))
+        {
+            ThrowForeignReceipt(receipt);
+        }
+
+        receipt.EnsureIssued();
+        return EncodeAndAppendAsync(receipt, encoder, receipt.Proposal.Options, cancellationToken);
+    }
+
+    /// <summary>Commits a typed event's receipt durably, encoding the event with its generated MessagePack serializer.</summary>
+    /// <inheritdoc cref="CommitAsync{T}(Receipt{T}, IPayloadEncoder{T}, CancellationToken)"/>
+    public ValueTask<Committed<TEvent>> CommitAsync<TEvent>(Receipt<TEvent> receipt, CancellationToken cancellationToken = default)
+        where TEvent : IBatpakEvent<TEvent> => CommitAsync(receipt, BatpakEventEncoder<TEvent>.Instance, cancellationToken);
+
+    /// <summary>Like <see cref="Bypass{T}(Proposal{T}, string, IPayloadEncoder{T})"/>, but completes once the event is durable.</summary>
+    /// <param name="proposal">What to append.</param>
+    /// <param name="reason">Why the gates are skipped; required, at most <see cref="Pipeline.MaxBypassReasonLength"/> characters.</param>
+    /// <param name="encoder">Turns the payload into bytes.</param>
+    /// <param name="cancellationToken">Cancels the wait for queue space only.</param>
+    /// <exception cref="ArgumentException"><paramref name="reason"/> is null, empty, whitespace or too long.</exception>
+    public ValueTask<Committed<T>> BypassAsync<T>(Proposal<T> proposal, string reason, IPayloadEncoder<T> encoder, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(proposal);
+        Pipeline.ValidateBypassReason(reason);
+        ArgumentNullException.ThrowIfNull(encoder);
+        return EncodeAndAppendAsync(_gates.IssueBypass(proposal, reason), encoder, BypassOptions(proposal, reason), cancellationToken);
+    }
+
+    /// <summary>Bypasses the gates for a typed event durably, encoding it with its generated MessagePack serializer.</summary>
+    /// <inheritdoc cref="BypassAsync{T}(Proposal{T}, string, IPayloadEncoder{T}, CancellationToken)"/>
+    public ValueTask<Committed<TEvent>> BypassAsync<TEvent>(Proposal<TEvent> proposal, string reason, CancellationToken cancellationToken = default)
+        where TEvent : IBatpakEvent<TEvent> => BypassAsync(proposal, reason, BatpakEventEncoder<TEvent>.Instance, cancellationToken);
 
     /// <summary>Returns <c>Pipeline over GateSet "name" (...)</c>.</summary>
     public override string ToString() => $"Pipeline over {_gates}";
@@ -159,6 +198,72 @@ public sealed class Pipeline<TContext>
         finally
         {
             PayloadBuffer.Return(buffer);
+        }
+    }
+
+    /// <summary>The proposal's options plus the recorded reason and the SDK-owned flag; the caller's options are not changed.</summary>
+    private static AppendOptions BypassOptions<T>(Proposal<T> proposal, string reason) => proposal.Options with
+    {
+        BypassReason = reason,
+        Flags = proposal.Options.Flags | EventFlags.Bypassed,
+    };
+
+    /// <summary>
+    /// The async commit. The encode buffer is rented from the calling thread's slot and held until the store has taken
+    /// the payload (AppendAsync does not copy it before completion), then returned to whichever thread finishes.
+    /// A synchronously completed append takes no state machine.
+    /// </summary>
+    private ValueTask<Committed<T>> EncodeAndAppendAsync<T>(Receipt<T> receipt, IPayloadEncoder<T> encoder, AppendOptions options, CancellationToken cancellationToken)
+    {
+        Proposal<T> proposal = receipt.Proposal;
+        ArrayBufferWriter<byte> buffer = PayloadBuffer.Rent();
+        ValueTask<AppendReceipt> pending;
+        try
+        {
+            encoder.Encode(proposal.Payload, buffer);
+            receipt.BeginCommit(); // Invariant ReceiptCommitsOnce, as in EncodeAndAppend.
+        }
+        catch
+        {
+            PayloadBuffer.Return(buffer);
+            throw;
+        }
+
+        try
+        {
+            pending = _store.AppendAsync(proposal.Coordinate, proposal.Kind, buffer.WrittenMemory, options, cancellationToken);
+        }
+        catch
+        {
+            receipt.EndCommit(appended: false);
+            PayloadBuffer.Return(buffer);
+            throw;
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            AppendReceipt append = pending.Result;
+            receipt.EndCommit(appended: true);
+            PayloadBuffer.Return(buffer);
+            return new ValueTask<Committed<T>>(new Committed<T>(receipt, append));
+        }
+
+        return AwaitAppend(receipt, buffer, pending);
+
+        static async ValueTask<Committed<T>> AwaitAppend(Receipt<T> receipt, ArrayBufferWriter<byte> buffer, ValueTask<AppendReceipt> pending)
+        {
+            bool appended = false;
+            try
+            {
+                AppendReceipt append = await pending.ConfigureAwait(false);
+                appended = true;
+                return new Committed<T>(receipt, append);
+            }
+            finally
+            {
+                receipt.EndCommit(appended);
+                PayloadBuffer.Return(buffer);
+            }
         }
     }
 

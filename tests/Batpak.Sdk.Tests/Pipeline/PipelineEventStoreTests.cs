@@ -118,4 +118,36 @@ public class PipelineEventStoreTests
         Assert.Equal(ReceiptState.Failed, receipt.State);
         Assert.Equal(0, store.GetStats().EventCount);
     }
+
+    [Fact]
+    public async Task CommitAsync_RealStore_DurableOnceAndSecondThrows()
+    {
+        using var dir = new TempDirectory();
+        await using EventStore store = TestEvents.Open(dir.Path);
+        var pipeline = new Pipeline<OrderContext>(store, s_gates);
+        Receipt<string> receipt = pipeline.Evaluate(new OrderContext("ann", false, 1m), new Proposal<string>("async", s_order, s_kind));
+
+        Committed<string> committed = await pipeline.CommitAsync(receipt, s_utf8);
+
+        Assert.Equal(ReceiptState.Committed, receipt.State);
+        Assert.Equal("async", Encoding.UTF8.GetString(store.Get(committed.EventId).Payload.Span));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await pipeline.CommitAsync(receipt, s_utf8));
+        Assert.Equal(1, store.GetStats().EventCount);
+    }
+
+    [Fact]
+    public async Task BypassAsync_RealStoreManyConcurrent_EachReasonRecorded()
+    {
+        using var dir = new TempDirectory();
+        await using EventStore store = TestEvents.Open(dir.Path);
+        var pipeline = new Pipeline<OrderContext>(store, s_gates);
+
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(i =>
+            pipeline.BypassAsync(new Proposal<string>("p" + i, new Coordinate("order:" + i, "tenant:acme"), s_kind), "reason " + i, s_utf8).AsTask()));
+
+        IReadOnlyList<StoredEvent> audit = store.ListBypasses();
+        Assert.Equal(32, audit.Count);
+        Assert.All(audit, e => Assert.Equal("reason " + e.Coordinate.Entity["order:".Length..], e.BypassReason));
+        Assert.All(audit, e => Assert.Equal("p" + e.Coordinate.Entity["order:".Length..], Encoding.UTF8.GetString(e.Payload.Span)));
+    }
 }

@@ -312,4 +312,30 @@ public class PipelineTests
         // Each stored payload is its own copy: reusing the encode buffer never leaks one payload into another.
         Assert.Equal(Enumerable.Range(0, 100).Select(i => "event " + i), store.Stream("order:1").Select(e => Encoding.UTF8.GetString(e.Payload.Span)));
     }
+
+    [Fact]
+    public async Task CommitAsync_TypedEvent_CommitsOnceAndSecondThrows()
+    {
+        using var store = new InMemoryEventStore();
+        var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
+        var placed = new OrderPlaced("1", "acme", 1m);
+        Receipt<OrderPlaced> receipt = pipeline.Evaluate(new OrderContext("ann", false, 1m), pipeline.Propose(placed));
+
+        Committed<OrderPlaced> committed = await pipeline.CommitAsync(receipt);
+
+        Assert.Equal(placed, OrderPlaced.Read(store.Get(committed.EventId).Payload));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await pipeline.CommitAsync(receipt));
+        Assert.Equal(1, store.Count);
+    }
+
+    [Fact]
+    public async Task BypassAsync_BlankReason_ThrowsBeforeAppending()
+    {
+        using var store = new InMemoryEventStore();
+        var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
+
+        await Assert.ThrowsAsync<ArgumentException>(async () => await pipeline.BypassAsync(pipeline.Propose(new OrderPlaced("1", "acme", 1m)), " "));
+
+        Assert.Equal(0, store.AppendCalls);
+    }
 }
