@@ -37,6 +37,10 @@ internal sealed class InMemoryEventStore : IEventStore
         }
     }
 
+    // The pipeline never appends batches; the double appends them one by one (not atomically), which is enough here.
+    public IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false) =>
+        events.Select(e => Append(e.Coordinate, e.Kind, e.Payload.Span, e.Options)).ToArray();
+
     public AppendReceipt Append(in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null)
     {
         Interlocked.Increment(ref AppendCalls);
