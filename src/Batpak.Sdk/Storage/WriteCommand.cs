@@ -20,7 +20,9 @@ internal enum CommandKind
 internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
 {
     [ThreadStatic]
+#pragma warning disable IDE1006 // t_ marks a [ThreadStatic] (runtime convention); .editorconfig cannot tell thread statics apart
     private static WriteCommand? t_cached;
+#pragma warning restore IDE1006
 
     private readonly ManualResetEventSlim _done = new(false, spinCount: 200);
     private ManualResetValueTaskSourceCore<AppendReceipt> _core = new() { RunContinuationsAsynchronously = true };

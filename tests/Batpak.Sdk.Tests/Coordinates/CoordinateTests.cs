@@ -65,21 +65,21 @@ public class CoordinateTests
 
 public class RegionTests
 {
-    private static readonly Coordinate Order = new("order:1", "tenant:a");
+    private static readonly Coordinate s_order = new("order:1", "tenant:a");
 
     [Fact]
     public void All_MatchesEverything()
     {
-        Assert.True(Region.All.Matches(Order, EventKind.Create(1, 1), 0, 0));
+        Assert.True(Region.All.Matches(s_order, EventKind.Create(1, 1), 0, 0));
     }
 
     [Fact]
     public void Filters_CombineWithAnd()
     {
         Region region = Region.ForEntityPrefix("order:").WithScope("tenant:a").WithKinds(KindFilter.Category(0x2)).WithGlobalSequence(10, 20);
-        Assert.True(region.Matches(Order, EventKind.Create(2, 7), 15, 0));
-        Assert.False(region.Matches(Order, EventKind.Create(1, 7), 15, 0));
-        Assert.False(region.Matches(Order, EventKind.Create(2, 7), 21, 0));
+        Assert.True(region.Matches(s_order, EventKind.Create(2, 7), 15, 0));
+        Assert.False(region.Matches(s_order, EventKind.Create(1, 7), 15, 0));
+        Assert.False(region.Matches(s_order, EventKind.Create(2, 7), 21, 0));
         Assert.False(region.Matches(new Coordinate("order:1", "tenant:b"), EventKind.Create(2, 7), 15, 0));
         Assert.False(region.Matches(new Coordinate("invoice:1", "tenant:a"), EventKind.Create(2, 7), 15, 0));
     }
@@ -101,8 +101,8 @@ public class RegionTests
         var from = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         Region region = Region.All.WithTimestamps(from, from.AddSeconds(1));
         long fromUs = 1767225600000000;
-        Assert.True(region.Matches(Order, EventKind.Create(1, 1), 0, fromUs));
-        Assert.True(region.Matches(Order, EventKind.Create(1, 1), 0, fromUs + 1_000_000));
-        Assert.False(region.Matches(Order, EventKind.Create(1, 1), 0, fromUs - 1));
+        Assert.True(region.Matches(s_order, EventKind.Create(1, 1), 0, fromUs));
+        Assert.True(region.Matches(s_order, EventKind.Create(1, 1), 0, fromUs + 1_000_000));
+        Assert.False(region.Matches(s_order, EventKind.Create(1, 1), 0, fromUs - 1));
     }
 }

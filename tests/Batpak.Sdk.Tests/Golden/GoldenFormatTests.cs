@@ -10,7 +10,7 @@ namespace Batpak.Tests.Golden;
 /// </summary>
 public class GoldenFormatTests
 {
-    private static readonly string GoldenDirectory = Path.Combine(AppContext.BaseDirectory, "Golden");
+    private static readonly string s_goldenDirectory = Path.Combine(AppContext.BaseDirectory, "Golden");
 
     [Fact]
     public void SegmentHeader_Version1_MatchesBaseline()
@@ -101,7 +101,7 @@ public class GoldenFormatTests
             return;
         }
 
-        string path = Path.Combine(GoldenDirectory, name);
+        string path = Path.Combine(s_goldenDirectory, name);
         Assert.True(File.Exists(path), $"Missing baseline {name}; create it with BATPAK_UPDATE_GOLDEN=1.");
         Assert.Equal(File.ReadAllText(path).Trim(), actualHex);
     }

@@ -2,8 +2,8 @@ namespace Batpak.Tests.Store;
 
 public class AppendBatchTests
 {
-    private static readonly Coordinate Alice = new("acct:alice", "bank");
-    private static readonly Coordinate Bob = new("acct:bob", "bank");
+    private static readonly Coordinate s_alice = new("acct:alice", "bank");
+    private static readonly Coordinate s_bob = new("acct:bob", "bank");
 
     private static EventData Data(Coordinate c, int n, AppendOptions? options = null) => new(c, TestEvents.Created, TestEvents.Payload(n), options);
 
@@ -12,9 +12,9 @@ public class AppendBatchTests
     {
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path);
-        store.Append(Alice, TestEvents.Created, TestEvents.Payload(0));
+        store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0));
 
-        IReadOnlyList<AppendReceipt> receipts = store.AppendBatch([Data(Alice, 1), Data(Bob, 2), Data(Alice, 3, new AppendOptions { ExpectedSequence = 1 })]);
+        IReadOnlyList<AppendReceipt> receipts = store.AppendBatch([Data(s_alice, 1), Data(s_bob, 2), Data(s_alice, 3, new AppendOptions { ExpectedSequence = 1 })]);
 
         Assert.Equal(new long[] { 1, 2, 3 }, receipts.Select(r => r.GlobalSequence));
         Assert.Equal(new long[] { 1, 0, 2 }, receipts.Select(r => r.EntitySequence));
@@ -29,10 +29,10 @@ public class AppendBatchTests
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path);
         var ex = Assert.Throws<SequenceMismatchException>(() =>
-            store.AppendBatch([Data(Alice, 1), Data(Bob, 2), Data(Alice, 3, new AppendOptions { ExpectedSequence = 5 })]));
+            store.AppendBatch([Data(s_alice, 1), Data(s_bob, 2), Data(s_alice, 3, new AppendOptions { ExpectedSequence = 5 })]));
         Assert.Equal(0, ex.Actual);
         Assert.Equal(0, store.GetStats().EventCount);
-        Assert.Equal(0, store.Append(Alice, TestEvents.Created, TestEvents.Payload(9)).GlobalSequence);
+        Assert.Equal(0, store.Append(s_alice, TestEvents.Created, TestEvents.Payload(9)).GlobalSequence);
     }
 
     [Fact]
@@ -40,13 +40,13 @@ public class AppendBatchTests
     {
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path);
-        EventData[] batch = [Data(Alice, 1, new AppendOptions { IdempotencyKey = "k1" }), Data(Bob, 2, new AppendOptions { IdempotencyKey = "k2" })];
+        EventData[] batch = [Data(s_alice, 1, new AppendOptions { IdempotencyKey = "k1" }), Data(s_bob, 2, new AppendOptions { IdempotencyKey = "k2" })];
         IReadOnlyList<AppendReceipt> first = store.AppendBatch(batch);
         IReadOnlyList<AppendReceipt> again = store.AppendBatch(batch);
         Assert.Equal(first, again);
         Assert.Equal(2, store.GetStats().EventCount);
 
-        IReadOnlyList<AppendReceipt> inner = store.AppendBatch([Data(Alice, 3, new AppendOptions { IdempotencyKey = "k3" }), Data(Alice, 4, new AppendOptions { IdempotencyKey = "k3" })]);
+        IReadOnlyList<AppendReceipt> inner = store.AppendBatch([Data(s_alice, 3, new AppendOptions { IdempotencyKey = "k3" }), Data(s_alice, 4, new AppendOptions { IdempotencyKey = "k3" })]);
         Assert.Equal(inner[0], inner[1]);
         Assert.NotEqual(default, inner[0]);
         Assert.Equal(3, store.GetStats().EventCount);
@@ -60,8 +60,8 @@ public class AppendBatchTests
         AppendReceipt before;
         using (EventStore store = TestEvents.Open(dir.Path))
         {
-            before = store.Append(Alice, TestEvents.Created, TestEvents.Payload(0));
-            batch = store.AppendBatch([Data(Alice, 1), Data(Bob, 2), Data(Alice, 3)]);
+            before = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0));
+            batch = store.AppendBatch([Data(s_alice, 1), Data(s_bob, 2), Data(s_alice, 3)]);
         }
 
         AppendReceipt last = batch[^1];
@@ -75,7 +75,7 @@ public class AppendBatchTests
         Assert.Equal(batch[0].Position.Offset, report.TruncatedAtOffset);
         Assert.Contains("atomic batch", report.TruncationReason, StringComparison.Ordinal);
         Assert.Equal(new[] { before.EventId }, reopened.ReadAll(0).Events.Select(e => e.Id));
-        Assert.Equal(1, reopened.Append(Bob, TestEvents.Created, TestEvents.Payload(5)).GlobalSequence);
+        Assert.Equal(1, reopened.Append(s_bob, TestEvents.Created, TestEvents.Payload(5)).GlobalSequence);
     }
 
     [Fact]
@@ -85,13 +85,13 @@ public class AppendBatchTests
         using EventStore store = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 4096);
         for (int i = 0; i < 8; i++)
         {
-            store.Append(Alice, TestEvents.Created, new byte[300]);
+            store.Append(s_alice, TestEvents.Created, new byte[300]);
         }
 
-        IReadOnlyList<AppendReceipt> receipts = store.AppendBatch(Enumerable.Range(0, 6).Select(i => new EventData(Bob, TestEvents.Created, new byte[300])).ToArray());
+        IReadOnlyList<AppendReceipt> receipts = store.AppendBatch(Enumerable.Range(0, 6).Select(i => new EventData(s_bob, TestEvents.Created, new byte[300])).ToArray());
         Assert.Single(receipts.Select(r => r.Position.SegmentId).Distinct());
 
-        var ex = Assert.Throws<ArgumentException>(() => store.AppendBatch(Enumerable.Range(0, 20).Select(i => new EventData(Bob, TestEvents.Created, new byte[300])).ToArray()));
+        var ex = Assert.Throws<ArgumentException>(() => store.AppendBatch(Enumerable.Range(0, 20).Select(i => new EventData(s_bob, TestEvents.Created, new byte[300])).ToArray()));
         Assert.Contains("fit in one segment", ex.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => store.AppendBatch([]));
     }
@@ -102,9 +102,9 @@ public class AppendBatchTests
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path, o => o.SyncEveryNEvents = 1_000_000);
         long before = store.GetStats().SyncCount;
-        store.AppendBatch([Data(Alice, 1), Data(Bob, 2)]);
+        store.AppendBatch([Data(s_alice, 1), Data(s_bob, 2)]);
         Assert.Equal(before, store.GetStats().SyncCount);
-        store.AppendBatch([Data(Alice, 3)], durable: true);
+        store.AppendBatch([Data(s_alice, 3)], durable: true);
         Assert.Equal(before + 1, store.GetStats().SyncCount);
     }
 }

@@ -6,9 +6,9 @@ namespace Batpak.Tests.Store;
 
 public class EventStoreTests
 {
-    private static readonly Coordinate Alice = new("acct:alice", "bank");
-    private static readonly Coordinate Bob = new("acct:bob", "bank");
-    private static readonly Coordinate Log = new("audit:log", "ops");
+    private static readonly Coordinate s_alice = new("acct:alice", "bank");
+    private static readonly Coordinate s_bob = new("acct:bob", "bank");
+    private static readonly Coordinate s_log = new("audit:log", "ops");
 
     [Fact]
     public void Reopen_AfterThreeRotations_ReturnsEveryEventInOrder()
@@ -19,7 +19,7 @@ public class EventStoreTests
         {
             for (int i = 0; written.Count < 200; i++)
             {
-                written.Add(store.Append(i % 2 == 0 ? Alice : Bob, TestEvents.Created, TestEvents.Payload(i)));
+                written.Add(store.Append(i % 2 == 0 ? s_alice : s_bob, TestEvents.Created, TestEvents.Payload(i)));
             }
 
             Assert.True(store.GetStats().SegmentCount >= 4, "the test needs at least 3 rotations");
@@ -31,14 +31,14 @@ public class EventStoreTests
             Assert.True(page.IsEnd);
             Assert.Equal(written.Select(r => r.EventId), page.Events.Select(e => e.Id));
             Assert.Equal(Enumerable.Range(0, 200).Select(i => $"payload-{i}"), page.Events.Select(e => Encoding.UTF8.GetString(e.Payload.Span)));
-            Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), reopened.Stream(Alice.Entity).Select(e => e.Header.Position.Sequence));
+            Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), reopened.Stream(s_alice.Entity).Select(e => e.Header.Position.Sequence));
             Assert.Equal(0, reopened.GetStats().Recovery.TruncatedBytes);
 
             // It keeps appending where it left off.
-            AppendReceipt next = reopened.Append(Alice, TestEvents.Updated, TestEvents.Payload(999));
+            AppendReceipt next = reopened.Append(s_alice, TestEvents.Updated, TestEvents.Payload(999));
             Assert.Equal(200, next.GlobalSequence);
             Assert.Equal(100, next.EntitySequence);
-            Assert.True(reopened.Verify(Alice.Entity).IsValid);
+            Assert.True(reopened.Verify(s_alice.Entity).IsValid);
         }
     }
 
@@ -47,20 +47,20 @@ public class EventStoreTests
     {
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path);
-        store.Append(Alice, TestEvents.Created, TestEvents.Payload(0), new AppendOptions { ExpectedSequence = AppendOptions.NoStream });
-        store.Append(Alice, TestEvents.Updated, TestEvents.Payload(1), new AppendOptions { ExpectedSequence = 0 });
+        store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0), new AppendOptions { ExpectedSequence = AppendOptions.NoStream });
+        store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(1), new AppendOptions { ExpectedSequence = 0 });
 
         var ex = Assert.Throws<SequenceMismatchException>(() =>
-            store.Append(Alice, TestEvents.Updated, TestEvents.Payload(2), new AppendOptions { ExpectedSequence = 0 }));
+            store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(2), new AppendOptions { ExpectedSequence = 0 }));
 
         Assert.Equal("acct:alice", ex.Entity);
         Assert.Equal(0, ex.Expected);
         Assert.Equal(1, ex.Actual);
         Assert.Contains("expected", ex.Message, StringComparison.Ordinal);
-        Assert.Equal(1, store.GetLastSequence(Alice.Entity));
+        Assert.Equal(1, store.GetLastSequence(s_alice.Entity));
         Assert.Equal(2, store.GetStats().EventCount);
         Assert.Throws<SequenceMismatchException>(() =>
-            store.Append(Bob, TestEvents.Created, TestEvents.Payload(3), new AppendOptions { ExpectedSequence = 5 }));
+            store.Append(s_bob, TestEvents.Created, TestEvents.Payload(3), new AppendOptions { ExpectedSequence = 5 }));
     }
 
     [Fact]
@@ -71,16 +71,16 @@ public class EventStoreTests
         AppendReceipt first;
         using (EventStore store = TestEvents.Open(dir.Path))
         {
-            first = store.Append(Alice, TestEvents.Created, TestEvents.Payload(1), options);
-            AppendReceipt second = store.Append(Alice, TestEvents.Created, TestEvents.Payload(2), options);
+            first = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1), options);
+            AppendReceipt second = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(2), options);
             Assert.Equal(first, second);
-            Assert.Single(store.Stream(Alice.Entity));
+            Assert.Single(store.Stream(s_alice.Entity));
             Assert.Equal("payment-42", store.Get(first.EventId).IdempotencyKey);
         }
 
         using (EventStore reopened = TestEvents.Open(dir.Path))
         {
-            AppendReceipt third = reopened.Append(Alice, TestEvents.Created, TestEvents.Payload(3), options);
+            AppendReceipt third = reopened.Append(s_alice, TestEvents.Created, TestEvents.Payload(3), options);
             Assert.Equal(first, third);
             Assert.Equal(1, reopened.GetStats().EventCount);
         }
@@ -93,7 +93,7 @@ public class EventStoreTests
         await using EventStore store = TestEvents.Open(dir.Path);
         var options = new AppendOptions { IdempotencyKey = "once" };
         AppendReceipt[] receipts = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
-            store.AppendAsync(Alice, TestEvents.Created, TestEvents.Payload(i), options).AsTask()));
+            store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(i), options).AsTask()));
 
         Assert.Single(receipts.Distinct());
         Assert.Equal(1, store.GetStats().EventCount);
@@ -108,10 +108,10 @@ public class EventStoreTests
         {
             for (int i = 0; i < 9; i++)
             {
-                store.Append(Alice, TestEvents.Created, TestEvents.Payload(i));
+                store.Append(s_alice, TestEvents.Created, TestEvents.Payload(i));
             }
 
-            last = store.Append(Alice, TestEvents.Created, TestEvents.Payload(9));
+            last = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(9));
         }
 
         string segment = dir.Combine("000001.fbat");
@@ -129,10 +129,10 @@ public class EventStoreTests
         Assert.Equal(9, reopened.GetStats().EventCount);
         Assert.False(reopened.TryGet(last.EventId, out _));
 
-        AppendReceipt next = reopened.Append(Alice, TestEvents.Updated, TestEvents.Payload(100));
+        AppendReceipt next = reopened.Append(s_alice, TestEvents.Updated, TestEvents.Payload(100));
         Assert.Equal(9, next.EntitySequence);
         Assert.Equal(last.Position.Offset, next.Position.Offset);
-        Assert.True(reopened.Verify(Alice.Entity).IsValid);
+        Assert.True(reopened.Verify(s_alice.Entity).IsValid);
     }
 
     [Fact]
@@ -144,7 +144,7 @@ public class EventStoreTests
         {
             for (int i = 0; i < 100; i++)
             {
-                AppendReceipt r = store.Append(Alice, TestEvents.Created, TestEvents.Payload(i));
+                AppendReceipt r = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(i));
                 if (i == 5)
                 {
                     victim = r;
@@ -171,7 +171,7 @@ public class EventStoreTests
         {
             for (int i = 0; i < 10; i++)
             {
-                AppendReceipt r = store.Append(Alice, TestEvents.Created, TestEvents.Payload(i));
+                AppendReceipt r = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(i));
                 if (i == 3)
                 {
                     victim = r;
@@ -192,7 +192,7 @@ public class EventStoreTests
     {
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path);
-        AppendReceipt r = store.Append(Alice, TestEvents.Created, TestEvents.Payload(1));
+        AppendReceipt r = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1));
         FlipByte(dir.Combine("000001.fbat"), r.Position.Offset + 12);
 
         var ex = Assert.Throws<CorruptSegmentException>(() => store.Get(r.EventId));
@@ -209,8 +209,8 @@ public class EventStoreTests
         {
             for (int i = 0; i < 6; i++)
             {
-                AppendReceipt r = store.Append(Alice, TestEvents.Created, Encoding.UTF8.GetBytes($"amount={i}00"));
-                store.Append(Bob, TestEvents.Created, TestEvents.Payload(i));
+                AppendReceipt r = store.Append(s_alice, TestEvents.Created, Encoding.UTF8.GetBytes($"amount={i}00"));
+                store.Append(s_bob, TestEvents.Created, TestEvents.Payload(i));
                 if (i == 2)
                 {
                     tampered = r;
@@ -234,11 +234,11 @@ public class EventStoreTests
 
         using EventStore reopened = TestEvents.Open(dir.Path);
         Assert.Equal("amount=900", Encoding.UTF8.GetString(reopened.Get(tampered.EventId).Payload.Span));
-        ChainVerification bad = reopened.Verify(Alice.Entity);
+        ChainVerification bad = reopened.Verify(s_alice.Entity);
         Assert.False(bad.IsValid);
         Assert.Contains("sequence 2", bad.Failure, StringComparison.Ordinal);
         Assert.Contains("altered", bad.Failure, StringComparison.Ordinal);
-        Assert.True(reopened.Verify(Bob.Entity).IsValid);
+        Assert.True(reopened.Verify(s_bob.Entity).IsValid);
         Assert.False(reopened.VerifyAll().IsValid);
     }
 
@@ -255,7 +255,7 @@ public class EventStoreTests
                 var mine = new Coordinate($"worker:{t}", "load");
                 for (int i = 0; i < perThread; i++)
                 {
-                    receipts.Add(store.Append(i % 5 == 0 ? Alice : mine, TestEvents.Created, TestEvents.Payload(t * perThread + i)));
+                    receipts.Add(store.Append(i % 5 == 0 ? s_alice : mine, TestEvents.Created, TestEvents.Payload(t * perThread + i)));
                 }
             });
 
@@ -270,7 +270,7 @@ public class EventStoreTests
         Assert.Equal(
             Enumerable.Range(0, 8 * perThread).Select(i => $"payload-{i}").Order(StringComparer.Ordinal),
             all.Events.Select(e => Encoding.UTF8.GetString(e.Payload.Span)).Order(StringComparer.Ordinal));
-        Assert.Equal(Enumerable.Range(0, 8 * perThread / 5).Select(i => (long)i), reopened.Stream(Alice.Entity).Select(e => e.Header.Position.Sequence));
+        Assert.Equal(Enumerable.Range(0, 8 * perThread / 5).Select(i => (long)i), reopened.Stream(s_alice.Entity).Select(e => e.Header.Position.Sequence));
         Assert.True(reopened.VerifyAll().IsValid);
     }
 
@@ -324,10 +324,10 @@ public class EventStoreTests
     {
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path);
-        AppendReceipt root = store.Append(Alice, TestEvents.Created, TestEvents.Payload(0));
-        AppendReceipt child = store.AppendReaction(root.EventId, Bob, TestEvents.Updated, TestEvents.Payload(1));
-        AppendReceipt grandchild = store.AppendReaction(child.EventId, Log, TestEvents.Audit, TestEvents.Payload(2));
-        AppendReceipt unrelated = store.Append(Alice, TestEvents.Updated, TestEvents.Payload(3));
+        AppendReceipt root = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0));
+        AppendReceipt child = store.AppendReaction(root.EventId, s_bob, TestEvents.Updated, TestEvents.Payload(1));
+        AppendReceipt grandchild = store.AppendReaction(child.EventId, s_log, TestEvents.Audit, TestEvents.Payload(2));
+        AppendReceipt unrelated = store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(3));
 
         StoredEvent g = store.Get(grandchild.EventId);
         Assert.Equal(child.EventId, g.Header.CausationId);
@@ -341,7 +341,7 @@ public class EventStoreTests
         Assert.DoesNotContain(unrelated.EventId, store.ByCorrelation(root.EventId).Select(e => e.Id));
 
         var missing = new EventId(UInt128.MaxValue);
-        Assert.Throws<EventNotFoundException>(() => store.AppendReaction(missing, Alice, TestEvents.Updated, TestEvents.Payload(9)));
+        Assert.Throws<EventNotFoundException>(() => store.AppendReaction(missing, s_alice, TestEvents.Updated, TestEvents.Payload(9)));
         Assert.Throws<EventNotFoundException>(() => store.WalkAncestors(missing));
         Assert.Equal(4, store.GetStats().EventCount);
     }
@@ -351,10 +351,10 @@ public class EventStoreTests
     {
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path);
-        store.Append(Alice, TestEvents.Created, TestEvents.Payload(0));
-        store.Append(Bob, TestEvents.Created, TestEvents.Payload(1));
-        store.Append(Log, TestEvents.Audit, TestEvents.Payload(2));
-        store.Append(Alice, TestEvents.Updated, TestEvents.Payload(3));
+        store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0));
+        store.Append(s_bob, TestEvents.Created, TestEvents.Payload(1));
+        store.Append(s_log, TestEvents.Audit, TestEvents.Payload(2));
+        store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(3));
         store.Append(new Coordinate("acct:carol", "other-bank"), TestEvents.Updated, TestEvents.Payload(4));
 
         static long[] Seqs(IEnumerable<StoredEvent> events) => events.Select(e => e.Header.GlobalSequence).ToArray();
@@ -365,7 +365,7 @@ public class EventStoreTests
         Assert.Equal(new long[] { 0, 1, 3, 4 }, Seqs(store.Query(Region.ForEntityPrefix("acct:"))));
         Assert.Equal(new long[] { 3 }, Seqs(store.Query(Region.ForScope("bank").WithKinds(KindFilter.Exact(TestEvents.Updated)))));
         Assert.Equal(new long[] { 1, 2 }, Seqs(store.Query(Region.All.WithGlobalSequence(1, 2))));
-        Assert.Equal(new long[] { 3 }, Seqs(store.Stream(Alice.Entity, fromSequence: 1)));
+        Assert.Equal(new long[] { 3 }, Seqs(store.Stream(s_alice.Entity, fromSequence: 1)));
         Assert.Empty(store.ByScope("nobody"));
         Assert.Empty(store.Stream("acct:nobody"));
     }
@@ -377,7 +377,7 @@ public class EventStoreTests
         using EventStore store = TestEvents.Open(dir.Path);
         for (int i = 0; i < 25; i++)
         {
-            store.Append(Alice, TestEvents.Created, TestEvents.Payload(i));
+            store.Append(s_alice, TestEvents.Created, TestEvents.Payload(i));
         }
 
         var seen = new List<long>();
@@ -400,11 +400,11 @@ public class EventStoreTests
     {
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path);
-        store.Append(Alice, TestEvents.Created, TestEvents.Payload(0));
-        IEnumerable<StoredEvent> query = store.Stream(Alice.Entity);
+        store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0));
+        IEnumerable<StoredEvent> query = store.Stream(s_alice.Entity);
         using IEnumerator<StoredEvent> e = query.GetEnumerator();
         Assert.True(e.MoveNext());
-        store.Append(Alice, TestEvents.Created, TestEvents.Payload(1));
+        store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1));
         Assert.False(e.MoveNext());
     }
 
@@ -417,11 +417,11 @@ public class EventStoreTests
         using EventStore store = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 4096);
         for (int i = 0; i < 80; i++)
         {
-            store.Append(i % 3 == 0 ? Bob : Alice, TestEvents.Created, TestEvents.Payload(i));
+            store.Append(i % 3 == 0 ? s_bob : s_alice, TestEvents.Created, TestEvents.Payload(i));
         }
 
         store.Snapshot(target);
-        store.Append(Alice, TestEvents.Updated, TestEvents.Payload(1000)); // after the snapshot
+        store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(1000)); // after the snapshot
 
         using EventStore copy = TestEvents.Open(target, o => o.SegmentMaxBytes = 4096);
         Assert.Equal(80, copy.GetStats().EventCount);
@@ -435,13 +435,13 @@ public class EventStoreTests
     {
         using var dir = new TempDirectory();
         EventStore store = TestEvents.Open(dir.Path);
-        var pending = Enumerable.Range(0, 200).Select(i => store.AppendAsync(Alice, TestEvents.Created, TestEvents.Payload(i)).AsTask()).ToList();
+        var pending = Enumerable.Range(0, 200).Select(i => store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(i)).AsTask()).ToList();
         store.Dispose();
 
         AppendReceipt[] receipts = await Task.WhenAll(pending);
         Assert.Equal(200, receipts.Select(r => r.GlobalSequence).Distinct().Count());
-        Assert.Throws<ObjectDisposedException>(() => store.Append(Alice, TestEvents.Created, TestEvents.Payload(0)));
-        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.AppendAsync(Alice, TestEvents.Created, TestEvents.Payload(0)));
+        Assert.Throws<ObjectDisposedException>(() => store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0)));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(0)));
 
         using EventStore reopened = TestEvents.Open(dir.Path);
         Assert.Equal(200, reopened.GetStats().EventCount);
@@ -476,7 +476,7 @@ public class EventStoreTests
         long before = store.GetStats().SyncCount;
         for (int i = 0; i < 250; i++)
         {
-            store.Append(Alice, TestEvents.Created, TestEvents.Payload(i));
+            store.Append(s_alice, TestEvents.Created, TestEvents.Payload(i));
         }
 
         long afterAppends = store.GetStats().SyncCount - before;
@@ -491,15 +491,15 @@ public class EventStoreTests
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path, o => o.MaxEventBytes = 2048);
         Assert.Throws<ArgumentException>(() => store.Append(default, TestEvents.Created, TestEvents.Payload(0)));
-        var tooLarge = Assert.Throws<EventTooLargeException>(() => store.Append(Alice, TestEvents.Created, new byte[4096]));
+        var tooLarge = Assert.Throws<EventTooLargeException>(() => store.Append(s_alice, TestEvents.Created, new byte[4096]));
         Assert.Equal(2048, tooLarge.MaxBytes);
-        var frameTooLarge = Assert.Throws<EventTooLargeException>(() => store.Append(Alice, TestEvents.Created, new byte[2040]));
+        var frameTooLarge = Assert.Throws<EventTooLargeException>(() => store.Append(s_alice, TestEvents.Created, new byte[2040]));
         Assert.True(frameTooLarge.ActualBytes > 2048);
-        Assert.Throws<ArgumentException>(() => store.Append(Alice, EventKind.FromValue(0x0001), TestEvents.Payload(0)));
-        Assert.Throws<ArgumentException>(() => store.Append(Alice, TestEvents.Created, TestEvents.Payload(0), new AppendOptions { Flags = EventFlags.Bypassed }));
-        Assert.Throws<ArgumentException>(() => store.Append(Alice, TestEvents.Created, TestEvents.Payload(0), new AppendOptions { IdempotencyKey = "" }));
+        Assert.Throws<ArgumentException>(() => store.Append(s_alice, EventKind.FromValue(0x0001), TestEvents.Payload(0)));
+        Assert.Throws<ArgumentException>(() => store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0), new AppendOptions { Flags = EventFlags.Bypassed }));
+        Assert.Throws<ArgumentException>(() => store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0), new AppendOptions { IdempotencyKey = "" }));
         Assert.Equal(0, store.GetStats().EventCount);
-        Assert.Equal(0, store.Append(Alice, TestEvents.Created, new byte[1000]).GlobalSequence);
+        Assert.Equal(0, store.Append(s_alice, TestEvents.Created, new byte[1000]).GlobalSequence);
     }
 
     [Fact]
@@ -508,12 +508,12 @@ public class EventStoreTests
         using var dir = new TempDirectory();
         var clock = new ManualTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         using EventStore store = TestEvents.Open(dir.Path, time: clock);
-        StoredEvent a = store.Get(store.Append(Alice, TestEvents.Created, TestEvents.Payload(0)).EventId);
-        StoredEvent b = store.Get(store.Append(Alice, TestEvents.Created, TestEvents.Payload(1)).EventId);
+        StoredEvent a = store.Get(store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0)).EventId);
+        StoredEvent b = store.Get(store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1)).EventId);
         clock.Advance(TimeSpan.FromMilliseconds(5));
-        StoredEvent c = store.Get(store.Append(Alice, TestEvents.Created, TestEvents.Payload(2)).EventId);
+        StoredEvent c = store.Get(store.Append(s_alice, TestEvents.Created, TestEvents.Payload(2)).EventId);
         clock.Set(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero)); // the clock steps backwards
-        StoredEvent d = store.Get(store.Append(Alice, TestEvents.Created, TestEvents.Payload(3)).EventId);
+        StoredEvent d = store.Get(store.Append(s_alice, TestEvents.Created, TestEvents.Payload(3)).EventId);
 
         Assert.Equal(1767225600000000, a.Header.TimestampMicroseconds);
         Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), a.Header.Timestamp);
