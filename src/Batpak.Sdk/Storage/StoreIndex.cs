@@ -267,19 +267,20 @@ internal sealed class StoreIndex
                 }
             }
 
+            long endGlobal = NextGlobalSequence;
             if (empty)
             {
-                return new RegionCursor(this, region, null, 0, 0);
+                return new RegionCursor(this, region, null, 0, 0, endGlobal);
             }
 
             if (source is not null)
             {
-                return new RegionCursor(this, region, source, 0, source.Count);
+                return new RegionCursor(this, region, source, 0, source.Count, endGlobal);
             }
 
             // Global order: start at the first entry with GlobalSequence >= From (entries are sorted by it).
             int start = LowerBound(region.FromGlobalSequence);
-            return new RegionCursor(this, region, null, start, _count);
+            return new RegionCursor(this, region, null, start, _count, endGlobal);
         }
     }
 
@@ -351,10 +352,13 @@ internal sealed class StoreIndex
     /// <summary>
     /// Walks a region's candidates in chunks, taking the index lock once per chunk and never while reading frames.
     /// </summary>
-    internal sealed class RegionCursor(StoreIndex index, Region region, List<int>? source, int next, int end)
+    internal sealed class RegionCursor(StoreIndex index, Region region, List<int>? source, int next, int end, long endGlobalSequence)
     {
         private const int ChunkSize = 256;
         private int _next = next;
+
+        /// <summary>The store's next global sequence when the cursor opened: everything below it is covered.</summary>
+        public long EndGlobalSequence => endGlobalSequence;
 
         /// <summary>Fills <paramref name="chunk"/> with the next matching entries; false when exhausted.</summary>
         public bool NextChunk(List<(IndexEntry Entry, string Entity, string Scope)> chunk)

@@ -41,6 +41,7 @@ internal sealed class StoreWriter : IDisposable
     private readonly Dictionary<EventId, (uint Depth, EventId Correlation)> _pendingIds = new();
     private readonly Dictionary<string, int> _pendingKeys = new(StringComparer.Ordinal);
     private readonly Action<int>? _onSealed;
+    private readonly Action? _onCommitted;
 
     private SafeFileHandle _segment;
     private int _segmentId;
@@ -60,7 +61,7 @@ internal sealed class StoreWriter : IDisposable
     private long _batchCount;
     private long _bytesWritten;
 
-    public StoreWriter(BatpakOptions options, StoreIndex index, TimeProvider time, string directory, SafeFileHandle activeSegment, int activeSegmentId, long tail, int headerLength, Action<int>? onSealed)
+    public StoreWriter(BatpakOptions options, StoreIndex index, TimeProvider time, string directory, SafeFileHandle activeSegment, int activeSegmentId, long tail, int headerLength, Action<int>? onSealed, Action? onCommitted)
     {
         _options = options;
         _index = index;
@@ -75,6 +76,7 @@ internal sealed class StoreWriter : IDisposable
         _lastWall = index.LastWallMilliseconds;
         _lastCounter = index.LastCounter;
         _onSealed = onSealed;
+        _onCommitted = onCommitted;
         _channel = Channel.CreateBounded<WriteCommand>(new BoundedChannelOptions(options.WriteQueueCapacity)
         {
             SingleReader = true,
@@ -398,6 +400,7 @@ internal sealed class StoreWriter : IDisposable
                 }
             }
 
+            _onCommitted?.Invoke();
             foreach (Staged staged in _staged)
             {
                 if (staged.BatchIndex < 0)

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using Batpak.Storage;
+using Batpak.Subscriptions;
 using Microsoft.Win32.SafeHandles;
 
 namespace Batpak;
@@ -28,6 +29,11 @@ public sealed class EventStore : IEventStore
     private readonly FileHandleCache _handles;
     private readonly StoreWriter _writer;
     private readonly RecoveryReport _recovery;
+    private readonly CommitNotifier _notifier = new();
+    private readonly Lock _subscriptionLock = new();
+    private Subscription[] _subscriptions = [];
+    private Task? _dispatcher;
+    private long _dispatchedUpTo;
     private int _disposed;
 
     /// <summary>Opens (or creates) the store in <see cref="BatpakOptions.DataDirectory"/>.</summary>
@@ -49,7 +55,7 @@ public sealed class EventStore : IEventStore
         try
         {
             (SafeFileHandle active, int activeId, long tail, int headerLength, _recovery) = Recover(time);
-            _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, onSealed: null);
+            _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, onSealed: null, onCommitted: _notifier.Signal);
         }
         catch
         {
@@ -307,6 +313,57 @@ public sealed class EventStore : IEventStore
     }
 
     /// <inheritdoc />
+    public Subscription Subscribe(Region region, int capacity = 1024)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ThrowIfDisposed();
+        var subscription = new Subscription(region, capacity, _index.NextGlobalSequence, RemoveSubscription);
+        lock (_subscriptionLock)
+        {
+            if (_dispatcher is null)
+            {
+                _dispatchedUpTo = _index.NextGlobalSequence;
+                _subscriptions = [subscription];
+                _dispatcher = Task.Run(DispatchLoop);
+            }
+            else
+            {
+                _subscriptions = [.. _subscriptions, subscription];
+            }
+        }
+
+        _notifier.Signal(); // let the dispatcher notice the newcomer
+        return subscription;
+    }
+
+    /// <inheritdoc />
+    public EventCursor OpenCursor(Region region, long fromGlobalSequence = 0)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        ArgumentOutOfRangeException.ThrowIfNegative(fromGlobalSequence);
+        ThrowIfDisposed();
+        return new EventCursor(this, region, fromGlobalSequence, name: null, checkpointPath: null);
+    }
+
+    /// <inheritdoc />
+    public EventCursor OpenCursor(Region region, string name)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (name.Length > 128 || !name.All(static c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_') || name.StartsWith('.'))
+        {
+            throw new ArgumentException($"Cursor name \"{name}\" is not 1 to 128 letters, digits, '.', '-' or '_' (not starting with '.').", nameof(name));
+        }
+
+        ThrowIfDisposed();
+        string folder = Path.Combine(_directory, "cursors");
+        Directory.CreateDirectory(folder);
+        string path = Path.Combine(folder, name + ".cursor");
+        return new EventCursor(this, region, CheckpointFile.Read(path), name, path);
+    }
+
+    /// <inheritdoc />
     public void Sync() => RunControl(CommandKind.Sync, null);
 
     /// <inheritdoc />
@@ -371,6 +428,21 @@ public sealed class EventStore : IEventStore
         }
         finally
         {
+            _notifier.Close();
+            try
+            {
+                _dispatcher?.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+                // The dispatcher ends with the store; a failure there was already delivered as completion.
+            }
+
+            foreach (Subscription subscription in _subscriptions)
+            {
+                subscription.Complete();
+            }
+
             _writer.Dispose();
             _handles.Dispose();
             _lock.Dispose();
@@ -389,6 +461,85 @@ public sealed class EventStore : IEventStore
     }
 
     internal FileHandleCache Handles => _handles;
+
+    internal CommitNotifier Notifier => _notifier;
+
+    /// <summary>Reads up to <paramref name="maxCount"/> events of <paramref name="region"/> at or after <paramref name="from"/>; returns them and the position to continue from.</summary>
+    internal (List<StoredEvent> Events, long Next) ReadRegionFrom(Region region, long from, int maxCount)
+    {
+        ThrowIfDisposed();
+        StoreIndex.RegionCursor cursor = _index.OpenCursor(region.FromGlobalSequence >= from ? region : region.WithGlobalSequence(from, Math.Max(from, region.ToGlobalSequence)));
+        var events = new List<StoredEvent>();
+        var chunk = new List<(IndexEntry Entry, string Entity, string Scope)>();
+        while (events.Count < maxCount && cursor.NextChunk(chunk))
+        {
+            foreach ((IndexEntry entry, string entity, string scope) in chunk)
+            {
+                events.Add(ReadEvent(entry, entity, scope));
+                if (events.Count == maxCount)
+                {
+                    return (events, entry.GlobalSequence + 1);
+                }
+            }
+        }
+
+        return (events, Math.Max(from, cursor.EndGlobalSequence));
+    }
+
+    private void RemoveSubscription(Subscription subscription)
+    {
+        lock (_subscriptionLock)
+        {
+            _subscriptions = [.. _subscriptions.Where(s => s != subscription)];
+        }
+    }
+
+    /// <summary>
+    /// Fans new events out to the push subscriptions, off the writer: woken by the commit notifier, it reads each
+    /// new event once (only when some subscription's region matches) and offers it to every matching subscription.
+    /// </summary>
+    private async Task DispatchLoop()
+    {
+        var chunk = new List<(IndexEntry Entry, string Entity, string Scope)>();
+        while (true)
+        {
+            Task signal = _notifier.NextSignal();
+            if (_notifier.IsClosed)
+            {
+                return;
+            }
+
+            Subscription[] subscriptions = _subscriptions;
+            StoreIndex.RegionCursor cursor = _index.OpenCursor(Region.All.WithGlobalSequence(_dispatchedUpTo));
+            while (cursor.NextChunk(chunk))
+            {
+                foreach ((IndexEntry entry, string entity, string scope) in chunk)
+                {
+                    StoredEvent? read = null;
+                    foreach (Subscription subscription in subscriptions)
+                    {
+                        if (entry.GlobalSequence >= subscription.StartGlobalSequence
+                            && subscription.Region.Matches(entity, scope, EventKind.FromValue(entry.Kind), entry.GlobalSequence, entry.TimestampMicroseconds))
+                        {
+                            try
+                            {
+                                read ??= ReadEvent(entry, entity, scope);
+                            }
+                            catch (ObjectDisposedException)
+                            {
+                                return;
+                            }
+
+                            subscription.Deliver(read);
+                        }
+                    }
+                }
+            }
+
+            _dispatchedUpTo = Math.Max(_dispatchedUpTo, cursor.EndGlobalSequence);
+            await signal.ConfigureAwait(false);
+        }
+    }
 
     internal StoreIndex Index => _index;
 

@@ -85,6 +85,23 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <summary>Re-reads every event and recomputes every entity's hash chain.</summary>
     ChainVerification VerifyAll();
 
+    /// <summary>
+    /// Subscribes to events appended from now on inside <paramref name="region"/>: push, bounded by
+    /// <paramref name="capacity"/>, lossy for a consumer that falls behind (drops are counted, the writer never waits).
+    /// </summary>
+    Subscription Subscribe(Region region, int capacity = 1024);
+
+    /// <summary>Opens a pull cursor with guaranteed, in-order delivery of <paramref name="region"/> from <paramref name="fromGlobalSequence"/> on.</summary>
+    EventCursor OpenCursor(Region region, long fromGlobalSequence = 0);
+
+    /// <summary>
+    /// Opens a named cursor that resumes from the position its last <see cref="EventCursor.Commit"/> stored in the
+    /// data directory (from the start when it never committed), also after a restart.
+    /// </summary>
+    /// <param name="region">The region delivered.</param>
+    /// <param name="name">1 to 128 letters, digits, '.', '-' or '_'.</param>
+    EventCursor OpenCursor(Region region, string name);
+
     /// <summary>Waits until everything appended so far is fsynced.</summary>
     void Sync();
 

@@ -37,6 +37,13 @@ internal sealed class InMemoryEventStore : IEventStore
         }
     }
 
+    // The pipeline never subscribes or opens cursors.
+    public Subscription Subscribe(Region region, int capacity = 1024) => throw new NotSupportedException("test double");
+
+    public EventCursor OpenCursor(Region region, long fromGlobalSequence = 0) => throw new NotSupportedException("test double");
+
+    public EventCursor OpenCursor(Region region, string name) => throw new NotSupportedException("test double");
+
     // The pipeline never appends batches; the double appends them one by one (not atomically), which is enough here.
     public IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false) =>
         events.Select(e => Append(e.Coordinate, e.Kind, e.Payload.Span, e.Options)).ToArray();

@@ -1,0 +1,143 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace Batpak;
+
+/// <summary>
+/// A pull cursor over a <see cref="Region"/>: guaranteed, in-order delivery of every matching event from a
+/// position on, resumable from a saved <see cref="Position"/> (also across a restart, with a named cursor whose
+/// position <see cref="Commit"/> stores in the data directory).
+/// </summary>
+/// <remarks>Not thread-safe: one consumer per cursor. Events are read on the consumer's thread.</remarks>
+public sealed class EventCursor : IDisposable
+{
+    private readonly EventStore _store;
+    private readonly string? _checkpointPath;
+    private bool _disposed;
+
+    internal EventCursor(EventStore store, Region region, long position, string? name, string? checkpointPath)
+    {
+        _store = store;
+        Region = region;
+        Position = position;
+        Name = name;
+        _checkpointPath = checkpointPath;
+    }
+
+    /// <summary>The region delivered.</summary>
+    public Region Region { get; }
+
+    /// <summary>The cursor's name when it is a named (checkpointed) cursor.</summary>
+    public string? Name { get; }
+
+    /// <summary>The global sequence the next poll starts at: every matching event below it has been delivered.</summary>
+    public long Position { get; private set; }
+
+    /// <summary>Returns up to <paramref name="maxCount"/> matching events from <see cref="Position"/> on, in global order, and advances past them. Empty when caught up.</summary>
+    /// <exception cref="ObjectDisposedException">The cursor or its store is disposed.</exception>
+    public IReadOnlyList<StoredEvent> Poll(int maxCount = 256)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        (List<StoredEvent> events, long next) = _store.ReadRegionFrom(Region, Position, maxCount);
+        Position = next;
+        return events;
+    }
+
+    /// <summary>Waits until at least one matching event is available, then returns up to <paramref name="maxCount"/> of them.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The store was disposed while waiting.</exception>
+    public async ValueTask<IReadOnlyList<StoredEvent>> PollAsync(int maxCount = 256, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task signal = _store.Notifier.NextSignal();
+            IReadOnlyList<StoredEvent> events = Poll(maxCount);
+            if (events.Count > 0)
+            {
+                return events;
+            }
+
+            ObjectDisposedException.ThrowIf(_store.Notifier.IsClosed, _store);
+            await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Every matching event from <see cref="Position"/> on, waiting for new ones, until cancelled or the store closes.</summary>
+    public async IAsyncEnumerable<StoredEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (!_store.Notifier.IsClosed)
+        {
+            IReadOnlyList<StoredEvent> events;
+            try
+            {
+                events = await PollAsync(256, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException) when (_store.Notifier.IsClosed)
+            {
+                yield break;
+            }
+
+            foreach (StoredEvent e in events)
+            {
+                yield return e;
+            }
+        }
+    }
+
+    /// <summary>Moves the cursor to <paramref name="position"/> (for example one saved by the application).</summary>
+    public void Seek(long position)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
+        Position = position;
+    }
+
+    /// <summary>Durably stores <see cref="Position"/> for a named cursor, so <c>OpenCursor</c> with the same name resumes here.</summary>
+    /// <exception cref="InvalidOperationException">The cursor has no name.</exception>
+    public void Commit()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_checkpointPath is null)
+        {
+            throw new InvalidOperationException("Only a named cursor has a checkpoint; open it with OpenCursor(region, name) or save Position yourself.");
+        }
+
+        CheckpointFile.Write(_checkpointPath, Position);
+    }
+
+    /// <summary>Releases the cursor. Nothing is committed implicitly.</summary>
+    public void Dispose() => _disposed = true;
+}
+
+/// <summary>Atomic, durable small files holding one position: write a temporary file, fsync it, rename it over the old one, fsync the folder.</summary>
+internal static class CheckpointFile
+{
+    public static void Write(string path, long position)
+    {
+        string temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(position.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n"));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+        Storage.NativeFile.SyncDirectory(Path.GetDirectoryName(path)!);
+    }
+
+    public static long Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return 0;
+        }
+
+        string text = File.ReadAllText(path).Trim();
+        if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long position))
+        {
+            throw new BatpakException($"The cursor checkpoint \"{path}\" holds \"{text}\", not a position.");
+        }
+
+        return position;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Threading.Channels;
+
+namespace Batpak;
+
+/// <summary>
+/// A push subscription to new events in a <see cref="Region"/>: bounded and lossy. A consumer that falls more than
+/// <see cref="Capacity"/> events behind loses the newest events (counted in <see cref="DroppedCount"/>), so a slow
+/// subscriber can never slow down or block the writer. For guaranteed delivery use an <see cref="EventCursor"/>.
+/// </summary>
+public sealed class Subscription : IDisposable
+{
+    private readonly Channel<StoredEvent> _channel;
+    private readonly Action<Subscription> _onDispose;
+    private long _dropped;
+    private int _disposed;
+
+    internal Subscription(Region region, int capacity, long startGlobalSequence, Action<Subscription> onDispose)
+    {
+        StartGlobalSequence = startGlobalSequence;
+        Region = region;
+        Capacity = capacity;
+        _onDispose = onDispose;
+        _channel = Channel.CreateBounded<StoredEvent>(new BoundedChannelOptions(capacity)
+        {
+            SingleWriter = true,
+            SingleReader = false,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full; the dispatcher counts the drop
+            AllowSynchronousContinuations = false,
+        });
+    }
+
+    /// <summary>The first global sequence the subscription can deliver: the store's end when it subscribed.</summary>
+    public long StartGlobalSequence { get; }
+
+    /// <summary>The region delivered.</summary>
+    public Region Region { get; }
+
+    /// <summary>How many undelivered events the subscription buffers before it drops new ones.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Events dropped because the consumer was <see cref="Capacity"/> events behind.</summary>
+    public long DroppedCount => Interlocked.Read(ref _dropped);
+
+    /// <summary>The events, in global order (with gaps where events were dropped). Completes when the subscription or the store is disposed.</summary>
+    public ChannelReader<StoredEvent> Reader => _channel.Reader;
+
+    /// <summary>Reads events as they arrive until cancelled, disposed, or the store closes.</summary>
+    public IAsyncEnumerable<StoredEvent> ReadAllAsync(CancellationToken cancellationToken = default) => _channel.Reader.ReadAllAsync(cancellationToken);
+
+    /// <summary>Stops delivery and completes <see cref="Reader"/>.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _onDispose(this);
+            _channel.Writer.TryComplete();
+        }
+    }
+
+    internal void Deliver(StoredEvent storedEvent)
+    {
+        if (Volatile.Read(ref _disposed) == 0 && !_channel.Writer.TryWrite(storedEvent))
+        {
+            Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    internal void Complete() => _channel.Writer.TryComplete();
+}
