@@ -65,16 +65,20 @@ internal static class FrameFormat
         return int.TryParse(fileName.AsSpan(0, 6), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out segmentId) && segmentId > 0;
     }
 
+    /// <summary>Segment header flag: the segment was written by compaction (its events may have gaps left by retention).</summary>
+    public const int SegmentFlagCompacted = 1;
+
     /// <summary>Writes the segment preamble and header into <paramref name="writer"/>; returns its length.</summary>
-    public static int WriteSegmentHeader(IBufferWriter<byte> writer, int segmentId, long createdMicroseconds)
+    public static int WriteSegmentHeader(IBufferWriter<byte> writer, int segmentId, long createdMicroseconds, int compactedFrom = 0, int flags = 0)
     {
         var header = new ArrayBufferWriter<byte>(64);
         var mp = new MessagePackWriter(header);
-        mp.WriteArrayHeader(4);
+        mp.WriteArrayHeader(5);
         mp.Write((ushort)FormatVersion);
-        mp.Write((ushort)0); // flags, reserved
+        mp.Write((ushort)flags);
         mp.Write(createdMicroseconds);
         mp.Write((ulong)segmentId);
+        mp.Write((ulong)(compactedFrom == 0 ? segmentId : compactedFrom)); // the lowest id this segment replaces
         mp.Flush();
 
         Span<byte> preamble = writer.GetSpan(SegmentPreambleSize);
@@ -86,7 +90,8 @@ internal static class FrameFormat
     }
 
     /// <summary>Decoded segment header.</summary>
-    public readonly record struct SegmentHeader(int Version, int Flags, long CreatedMicroseconds, int SegmentId, int Length);
+    /// <summary>A decoded segment header. CompactedFrom is the lowest segment id whose events the segment holds: its own id, or for a compaction output the first id it replaced.</summary>
+    public readonly record struct SegmentHeader(int Version, int Flags, long CreatedMicroseconds, int SegmentId, int Length, int CompactedFrom);
 
     /// <summary>Parses a segment header; returns null with a reason when the bytes are not a valid header.</summary>
     public static SegmentHeader? TryReadSegmentHeader(ReadOnlySpan<byte> bytes, out string? problem)
@@ -131,6 +136,7 @@ internal static class FrameFormat
             int flags = reader.ReadUInt16();
             long created = reader.ReadInt64();
             ulong id = reader.ReadUInt64();
+            ulong compactedFrom = count > 4 ? reader.ReadUInt64() : id;
             if (version != FormatVersion)
             {
                 problem = $"unsupported format version {version} (this build reads version {FormatVersion})";
@@ -143,7 +149,13 @@ internal static class FrameFormat
                 return null;
             }
 
-            return new SegmentHeader(version, flags, created, (int)id, SegmentPreambleSize + (int)headerLength);
+            if (compactedFrom is 0 || compactedFrom > id)
+            {
+                problem = $"implausible compacted-from id {compactedFrom} for segment {id}";
+                return null;
+            }
+
+            return new SegmentHeader(version, flags, created, (int)id, SegmentPreambleSize + (int)headerLength, (int)compactedFrom);
         }
         catch (MessagePackSerializationException ex)
         {

@@ -22,6 +22,7 @@ internal struct IndexEntry
     public uint Depth;
     public ushort Kind;
     public ushort Flags;
+    public bool Deleted; // dropped by retention compaction; skipped by every reader until the next open
 
     public readonly DiskPosition Position => new(SegmentId, Offset, Length);
 }
@@ -63,6 +64,11 @@ internal sealed class StoreIndex
     private readonly Dictionary<string, AppendReceipt> _idempotency = new(StringComparer.Ordinal);
     private IndexEntry[] _entries = new IndexEntry[1024];
     private int _count;
+    private int _deleted;
+    private long _generation;
+
+    /// <summary>Incremented by every compaction that moved or removed events (readers use it to tell a move from damage).</summary>
+    public long Generation => Interlocked.Read(ref _generation);
 
     public Lock SyncRoot => _lock;
 
@@ -80,9 +86,57 @@ internal sealed class StoreIndex
         {
             lock (_lock)
             {
-                return _count;
+                return _count - _deleted;
             }
         }
+    }
+
+    /// <summary>What compaction did to one event.</summary>
+    public enum CompactionOutcome
+    {
+        Kept,
+        Tombstoned,
+        Dropped,
+    }
+
+    /// <summary>Applies a compaction's moves: new positions for kept and tombstoned events, removal of dropped ones.</summary>
+    public void ApplyCompactionLocked(List<(long GlobalSequence, EventId Id, DiskPosition Position, CompactionOutcome Outcome, string? IdempotencyKey)> moves)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        foreach ((long globalSequence, EventId id, DiskPosition position, CompactionOutcome outcome, string? key) in moves)
+        {
+            int at = LowerBound(globalSequence);
+            if (at >= _count || _entries[at].GlobalSequence != globalSequence || _entries[at].Id != id)
+            {
+                throw new InvalidOperationException($"Compaction moved event {id} (global sequence {globalSequence}), which the index does not hold.");
+            }
+
+            ref IndexEntry entry = ref _entries[at];
+            if (entry.Deleted)
+            {
+                continue;
+            }
+
+            entry.SegmentId = position.SegmentId;
+            entry.Offset = position.Offset;
+            entry.Length = position.Length;
+            if (outcome == CompactionOutcome.Tombstoned)
+            {
+                entry.Flags |= (ushort)EventFlags.Tombstone;
+            }
+            else if (outcome == CompactionOutcome.Dropped)
+            {
+                entry.Deleted = true;
+                _deleted++;
+                _byId.Remove(id);
+                if (key is not null)
+                {
+                    _idempotency.Remove(key);
+                }
+            }
+        }
+
+        Interlocked.Increment(ref _generation);
     }
 
     public int EntityCount
@@ -299,7 +353,7 @@ internal sealed class StoreIndex
             {
                 foreach (int position in positions)
                 {
-                    if (position != rootPosition || result.Count == 0)
+                    if (!_entries[position].Deleted && (position != rootPosition || result.Count == 0))
                     {
                         result.Add(_entries[position]);
                     }
@@ -317,14 +371,17 @@ internal sealed class StoreIndex
         lock (_lock)
         {
             int start = LowerBound(from);
-            int end = (int)Math.Min(_count, (long)start + max);
-            var result = new List<IndexEntry>(end - start);
-            for (int i = start; i < end; i++)
+            var result = new List<IndexEntry>(Math.Min(max, _count - start));
+            int i = start;
+            for (; i < _count && result.Count < max; i++)
             {
-                result.Add(_entries[i]);
+                if (!_entries[i].Deleted)
+                {
+                    result.Add(_entries[i]);
+                }
             }
 
-            reachedEnd = end >= _count;
+            reachedEnd = i >= _count;
             return result;
         }
     }
@@ -371,6 +428,11 @@ internal sealed class StoreIndex
                     int position = source is null ? _next : source[_next];
                     _next++;
                     ref IndexEntry entry = ref index._entries[position];
+                    if (entry.Deleted)
+                    {
+                        continue;
+                    }
+
                     string entity = index._entityByIndex[entry.EntityIndex].Name;
                     string scope = index._scopeNames[entry.ScopeIndex];
                     if (region.Matches(entity, scope, EventKind.FromValue(entry.Kind), entry.GlobalSequence, entry.TimestampMicroseconds))

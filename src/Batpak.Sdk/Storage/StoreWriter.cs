@@ -230,6 +230,16 @@ internal sealed class StoreWriter : IDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="action"/> while no batch is being written (compaction's file swap).</summary>
+    public void RunExclusive(Action action)
+    {
+        lock (_writeLock)
+        {
+            ThrowIfFaulted();
+            action();
+        }
+    }
+
     private void DrainInto(List<WriteCommand> batch, ChannelReader<WriteCommand> reader)
     {
         while (batch.Count < _options.MaxBatchEvents && reader.TryRead(out WriteCommand? next))

@@ -30,6 +30,10 @@ public sealed class EventStore : IEventStore
     private readonly StoreWriter _writer;
     private readonly RecoveryReport _recovery;
     private readonly CommitNotifier _notifier = new();
+    private readonly Lock _compactionLock = new();
+    private readonly TimeProvider _time;
+    private volatile bool _compacting;
+    private bool _compactedEver; // some segment was written by compaction: retention gaps in a chain are expected
     private readonly Lock _subscriptionLock = new();
     private Subscription[] _subscriptions = [];
     private Task? _dispatcher;
@@ -48,6 +52,7 @@ public sealed class EventStore : IEventStore
         _options = options.Clone();
         _options.Validate();
         TimeProvider time = timeProvider ?? TimeProvider.System;
+        _time = time;
         _directory = Path.GetFullPath(_options.DataDirectory);
         Directory.CreateDirectory(_directory);
         _lock = DirectoryLock.Acquire(_directory);
@@ -187,8 +192,8 @@ public sealed class EventStore : IEventStore
         ThrowIfDisposed();
         if (_index.TryGet(id, out IndexEntry entry, out string? entity, out string? scope))
         {
-            storedEvent = ReadEvent(entry, entity, scope);
-            return true;
+            storedEvent = ReadEventResilient(entry, entity, scope);
+            return storedEvent is not null;
         }
 
         storedEvent = null;
@@ -269,7 +274,12 @@ public sealed class EventStore : IEventStore
                 break; // the cause was removed by retention compaction
             }
 
-            result.Add(ReadEvent(entry, entity, scope));
+            if (ReadEventResilient(entry, entity, scope) is not { } read)
+            {
+                break;
+            }
+
+            result.Add(read);
             current = entry.CausationId;
         }
 
@@ -361,6 +371,59 @@ public sealed class EventStore : IEventStore
         Directory.CreateDirectory(folder);
         string path = Path.Combine(folder, name + ".cursor");
         return new EventCursor(this, region, CheckpointFile.Read(path), name, path);
+    }
+
+    /// <inheritdoc />
+    public CompactionResult Compact(CompactionOptions? options = null)
+    {
+        options ??= new CompactionOptions();
+        lock (_compactionLock)
+        {
+            ThrowIfDisposed();
+            int activeId = _writer.ActiveSegmentId;
+            var groups = new List<List<int>>();
+            List<int>? current = null;
+            long currentBytes = 0;
+            int previous = -1;
+            foreach ((int id, long bytes) in ListSegments().Where(s => s.Id < activeId))
+            {
+                bool adjacent = previous >= 0 && IsNextSegment(previous, id);
+                if (current is null || !adjacent || currentBytes + bytes > _options.SegmentMaxBytes)
+                {
+                    current = [];
+                    currentBytes = 0;
+                    groups.Add(current);
+                }
+
+                current.Add(id);
+                currentBytes += bytes;
+                previous = id;
+            }
+
+            int before = 0;
+            int after = 0;
+            long kept = 0, dropped = 0, tombstoned = 0, bytesBefore = 0, bytesAfter = 0;
+            foreach (List<int> group in groups)
+            {
+                if (group.Count == 1 && options.Retain is null)
+                {
+                    continue; // nothing to merge and nothing to drop
+                }
+
+                (string temporary, SegmentCompactor.GroupResult result) = SegmentCompactor.WriteGroup(
+                    _directory, group, options, _time, (fields, payload, position) => Materialize(fields, payload, position));
+                _writer.RunExclusive(() => SwapIn(group, temporary, result));
+                before += group.Count;
+                after++;
+                kept += result.Kept;
+                dropped += result.Dropped;
+                tombstoned += result.Tombstoned;
+                bytesBefore += result.BytesBefore;
+                bytesAfter += result.BytesAfter;
+            }
+
+            return new CompactionResult(before, after, kept, dropped, tombstoned, bytesBefore, bytesAfter);
+        }
     }
 
     /// <inheritdoc />
@@ -464,6 +527,113 @@ public sealed class EventStore : IEventStore
 
     internal CommitNotifier Notifier => _notifier;
 
+    private void SwapIn(List<int> group, string temporary, SegmentCompactor.GroupResult result)
+    {
+        int hi = group[^1];
+        _compacting = true;
+        try
+        {
+            foreach (int id in group)
+            {
+                _handles.Evict(id);
+            }
+
+            File.Move(temporary, SegmentPath(hi), overwrite: true);
+            NativeFile.SyncDirectory(_directory);
+            _handles.Evict(hi); // a reader may have reopened the old file between the first eviction and the rename
+            lock (_index.SyncRoot)
+            {
+                _index.ApplyCompactionLocked(result.Moves);
+            }
+
+            for (int i = 0; i < group.Count - 1; i++)
+            {
+                File.Delete(SegmentPath(group[i]));
+            }
+
+            NativeFile.SyncDirectory(_directory);
+        }
+        finally
+        {
+            _compacting = false;
+        }
+    }
+
+    private static StoredEvent Materialize(FrameFormat.FrameFields fields, ReadOnlyMemory<byte> payload, DiskPosition position) =>
+        new(Coordinate.FromTrusted(fields.Entity, fields.Scope), ToHeader(fields), payload.ToArray(), position, fields.IdempotencyKey, fields.BypassReason);
+
+    private static EventHeader ToHeader(in FrameFormat.FrameFields fields) => new(
+        fields.EventId,
+        fields.CorrelationId,
+        fields.CausationId.IsEmpty ? null : fields.CausationId,
+        fields.TimestampMicroseconds,
+        new DagPosition(fields.WallMilliseconds, fields.Counter, fields.Depth, fields.EntitySequence),
+        EventKind.FromValue(fields.Kind),
+        (EventFlags)fields.Flags,
+        fields.GlobalSequence,
+        fields.PrevHash,
+        fields.Hash);
+
+    private List<(int Id, long Bytes)> ListSegments()
+    {
+        var segments = new List<(int Id, long Bytes)>();
+        foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
+        {
+            if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int id))
+            {
+                segments.Add((id, new FileInfo(file).Length));
+            }
+        }
+
+        segments.Sort(static (a, b) => a.Id.CompareTo(b.Id));
+        return segments;
+    }
+
+    /// <summary>True when segment <paramref name="next"/> directly follows <paramref name="previous"/> (adjacent ids, or a compaction output that replaced the ids between).</summary>
+    private bool IsNextSegment(int previous, int next) => next == previous + 1 || ReadHeader(SegmentPath(next))?.CompactedFrom == previous + 1;
+
+    private static FrameFormat.SegmentHeader? ReadHeader(string path)
+    {
+        try
+        {
+            using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Span<byte> probe = stackalloc byte[FrameFormat.SegmentPreambleSize + 256];
+            int n = RandomAccess.Read(handle, probe, 0);
+            return FrameFormat.TryReadSegmentHeader(probe[..n], out _);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Reads an event found in the index; when compaction moved it between the look-up and the read, looks it up
+    /// again. Returns <see langword="null"/> only when compaction dropped it meanwhile.
+    /// </summary>
+    private StoredEvent? ReadEventResilient(in IndexEntry entry, string entity, string scope)
+    {
+        try
+        {
+            return ReadEvent(entry, entity, scope);
+        }
+        catch (Exception ex) when (ex is CorruptSegmentException or FileNotFoundException && (_compacting || _index.Generation > 0))
+        {
+            SpinWait.SpinUntil(() => !_compacting, TimeSpan.FromSeconds(30));
+            if (!_index.TryGet(entry.Id, out IndexEntry moved, out _, out _))
+            {
+                return null; // dropped by retention while we were reading
+            }
+
+            if (moved.Position == entry.Position)
+            {
+                throw; // not a move: real damage
+            }
+
+            return ReadEvent(moved, entity, scope);
+        }
+    }
+
     /// <summary>Reads up to <paramref name="maxCount"/> events of <paramref name="region"/> at or after <paramref name="from"/>; returns them and the position to continue from.</summary>
     internal (List<StoredEvent> Events, long Next) ReadRegionFrom(Region region, long from, int maxCount)
     {
@@ -475,7 +645,12 @@ public sealed class EventStore : IEventStore
         {
             foreach ((IndexEntry entry, string entity, string scope) in chunk)
             {
-                events.Add(ReadEvent(entry, entity, scope));
+                if (ReadEventResilient(entry, entity, scope) is not { } read)
+                {
+                    continue;
+                }
+
+                events.Add(read);
                 if (events.Count == maxCount)
                 {
                     return (events, entry.GlobalSequence + 1);
@@ -523,11 +698,16 @@ public sealed class EventStore : IEventStore
                         {
                             try
                             {
-                                read ??= ReadEvent(entry, entity, scope);
+                                read ??= ReadEventResilient(entry, entity, scope);
                             }
                             catch (ObjectDisposedException)
                             {
                                 return;
+                            }
+
+                            if (read is null)
+                            {
+                                break; // dropped by compaction meanwhile
                             }
 
                             subscription.Deliver(read);
@@ -616,7 +796,10 @@ public sealed class EventStore : IEventStore
         {
             foreach ((IndexEntry entry, string entity, string scope) in chunk)
             {
-                yield return ReadEvent(entry, entity, scope);
+                if (ReadEventResilient(entry, entity, scope) is { } read)
+                {
+                    yield return read;
+                }
             }
         }
     }
@@ -626,7 +809,10 @@ public sealed class EventStore : IEventStore
         foreach (IndexEntry entry in entries)
         {
             (string entity, string scope) = _index.NamesOf(entry);
-            yield return ReadEvent(entry, entity, scope);
+            if (ReadEventResilient(entry, entity, scope) is { } read)
+            {
+                yield return read;
+            }
         }
     }
 
@@ -637,18 +823,7 @@ public sealed class EventStore : IEventStore
         try
         {
             FrameFormat.FrameFields fields = ReadFrame(entry, buffer, out ReadOnlyMemory<byte> payload);
-            var header = new EventHeader(
-                fields.EventId,
-                fields.CorrelationId,
-                fields.CausationId.IsEmpty ? null : fields.CausationId,
-                fields.TimestampMicroseconds,
-                new DagPosition(fields.WallMilliseconds, fields.Counter, fields.Depth, fields.EntitySequence),
-                EventKind.FromValue(fields.Kind),
-                (EventFlags)fields.Flags,
-                fields.GlobalSequence,
-                fields.PrevHash,
-                fields.Hash);
-            return new StoredEvent(Coordinate.FromTrusted(entity, scope), header, payload.ToArray(), entry.Position, fields.IdempotencyKey, fields.BypassReason);
+            return new StoredEvent(Coordinate.FromTrusted(entity, scope), ToHeader(fields), payload.ToArray(), entry.Position, fields.IdempotencyKey, fields.BypassReason);
         }
         finally
         {
@@ -717,19 +892,27 @@ public sealed class EventStore : IEventStore
                     }
 
                     bool first = expectedSequence < 0;
-                    if (!first && fields.EntitySequence != expectedSequence)
+                    if (!first && fields.EntitySequence < expectedSequence)
                     {
-                        return $"entity \"{entity}\": sequence {fields.EntitySequence} follows {expectedSequence - 1} (a gap or a reordering)";
+                        return $"entity \"{entity}\": sequence {fields.EntitySequence} follows {expectedSequence - 1} (a reordering or a duplicate)";
                     }
 
-                    // The first remaining event anchors the chain: zero for sequence 0, or the hash of an event
-                    // removed by retention compaction.
-                    if ((first && fields.EntitySequence == 0 && !fields.PrevHash.IsZero) || (!first && fields.PrevHash != previous))
+                    // A chain starts at sequence 0 with a zero previous hash. After retention compaction dropped
+                    // events, the first event after the gap re-anchors the chain on its own previous hash.
+                    bool gap = first ? fields.EntitySequence != 0 : fields.EntitySequence != expectedSequence;
+                    if (gap && _index.Generation == 0 && !_compactedEver)
+                    {
+                        return $"entity \"{entity}\": sequence {fields.EntitySequence} follows {expectedSequence - 1} (a gap, and no compaction ever dropped events here)";
+                    }
+
+                    if ((first && fields.EntitySequence == 0 && !fields.PrevHash.IsZero) || (!gap && !first && fields.PrevHash != previous))
                     {
                         return $"entity \"{entity}\" sequence {fields.EntitySequence}: its previous-hash link does not match the preceding event's hash";
                     }
 
-                    EventHash computed = FrameFormat.ComputeHash(sha, fields, payload.Span);
+                    // A tombstone keeps its original hash but not its payload: the link is checked, the content cannot be.
+                    bool tombstone = (fields.Flags & (ushort)EventFlags.Tombstone) != 0;
+                    EventHash computed = tombstone ? fields.Hash : FrameFormat.ComputeHash(sha, fields, payload.Span);
                     if (computed != fields.Hash)
                     {
                         return $"entity \"{entity}\" sequence {fields.EntitySequence} (segment {entry.SegmentId:D6}, offset {entry.Offset}): the stored hash {fields.Hash} does not match the recomputed {computed}; the event was altered";
@@ -753,19 +936,34 @@ public sealed class EventStore : IEventStore
 
     private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
     {
-        List<int> ids = new();
-        foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
+        // A compaction that crashed before its rename leaves only a temporary output: delete it.
+        foreach (string leftover in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension + SegmentCompactor.TemporaryExtension))
         {
-            if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int id))
+            File.Delete(leftover);
+        }
+
+        // A compaction that crashed after its rename leaves the segments its output replaced: delete them.
+        List<int> ids = ListSegments().Select(s => s.Id).ToList();
+        var compactedFrom = new Dictionary<int, int>();
+        foreach (int id in ids)
+        {
+            FrameFormat.SegmentHeader? header = ReadHeader(SegmentPath(id));
+            _compactedEver |= header is { } h && (h.Flags & FrameFormat.SegmentFlagCompacted) != 0;
+            if (header is not null && header.Value.CompactedFrom < id)
             {
-                ids.Add(id);
+                compactedFrom[id] = header.Value.CompactedFrom;
+                for (int replaced = header.Value.CompactedFrom; replaced < id; replaced++)
+                {
+                    File.Delete(SegmentPath(replaced));
+                }
             }
         }
 
-        ids.Sort();
+        ids = ListSegments().Select(s => s.Id).ToList();
         for (int i = 1; i < ids.Count; i++)
         {
-            if (ids[i] != ids[i - 1] + 1)
+            bool follows = ids[i] == ids[i - 1] + 1 || (compactedFrom.TryGetValue(ids[i], out int from) && from == ids[i - 1] + 1);
+            if (!follows)
             {
                 throw new CorruptSegmentException(ids[i - 1] + 1, 0, $"the segment file is missing: the directory has {FrameFormat.SegmentFileName(ids[i - 1])} and {FrameFormat.SegmentFileName(ids[i])} but nothing between them");
             }
@@ -844,7 +1042,8 @@ public sealed class EventStore : IEventStore
 
         EntityStream? stream = _index.FindEntityForWriter(fields.Entity);
         long expected = stream is null ? -1 : stream.LastSequence;
-        if (stream is not null && fields.EntitySequence != expected + 1)
+        bool retentionGap = _compactedEver && fields.EntitySequence > expected + 1;
+        if (stream is not null && fields.EntitySequence != expected + 1 && !retentionGap)
         {
             throw new CorruptSegmentException(position.SegmentId, position.Offset, $"entity \"{fields.Entity}\" sequence {fields.EntitySequence} does not follow {expected}");
         }

@@ -102,6 +102,14 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <param name="name">1 to 128 letters, digits, '.', '-' or '_'.</param>
     EventCursor OpenCursor(Region region, string name);
 
+    /// <summary>
+    /// Rewrites the sealed segments: merges adjacent small ones (up to <see cref="BatpakOptions.SegmentMaxBytes"/>)
+    /// and applies the retention predicate, dropping rejected events or replacing them with tombstones. Appends and
+    /// reads continue meanwhile; a crash at any point leaves a store that opens with every event either in its old
+    /// or its new place. The active segment is never touched.
+    /// </summary>
+    CompactionResult Compact(CompactionOptions? options = null);
+
     /// <summary>Waits until everything appended so far is fsynced.</summary>
     void Sync();
 

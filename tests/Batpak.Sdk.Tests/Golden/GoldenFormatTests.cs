@@ -22,7 +22,7 @@ public class GoldenFormatTests
 
         FrameFormat.SegmentHeader? parsed = FrameFormat.TryReadSegmentHeader(writer.WrittenSpan, out string? problem);
         Assert.Null(problem);
-        Assert.Equal(new FrameFormat.SegmentHeader(1, 0, 1767225600000000, 7, length), parsed);
+        Assert.Equal(new FrameFormat.SegmentHeader(1, 0, 1767225600000000, 7, length, 7), parsed);
     }
 
     [Fact]

@@ -37,7 +37,9 @@ internal sealed class InMemoryEventStore : IEventStore
         }
     }
 
-    // The pipeline never subscribes or opens cursors.
+    // The pipeline never subscribes, opens cursors or compacts.
+    public CompactionResult Compact(CompactionOptions? options = null) => throw new NotSupportedException("test double");
+
     public Subscription Subscribe(Region region, int capacity = 1024) => throw new NotSupportedException("test double");
 
     public EventCursor OpenCursor(Region region, long fromGlobalSequence = 0) => throw new NotSupportedException("test double");
