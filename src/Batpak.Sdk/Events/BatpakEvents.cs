@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.ComponentModel;
 using MessagePack;
 
 namespace Batpak;
@@ -74,14 +73,4 @@ public static class BatpakEvents
 
         return value;
     }
-
-    /// <summary>Writes a nested event with its generated serializer. Called by generated code.</summary>
-    [EditorBrowsable(EditorBrowsableState.Never)]
-    public static void Serialize<TEvent>(ref MessagePackWriter writer, TEvent value)
-        where TEvent : IBatpakEvent<TEvent> => TEvent.Serialize(ref writer, value);
-
-    /// <summary>Reads a nested event with its generated deserializer. Called by generated code.</summary>
-    [EditorBrowsable(EditorBrowsableState.Never)]
-    public static TEvent Deserialize<TEvent>(ref MessagePackReader reader)
-        where TEvent : IBatpakEvent<TEvent> => TEvent.Deserialize(ref reader);
 }

@@ -243,6 +243,56 @@ public static class BatpakFormatterHelpers
         return options.Resolver.GetFormatterWithVerify<T>().Deserialize(ref reader, options);
     }
 
+    /// <summary>Writes a nested event with its generated serializer, or nil for <see langword="null"/>.</summary>
+    public static void WriteNested<TEvent>(ref MessagePackWriter writer, TEvent? value)
+        where TEvent : IBatpakEvent<TEvent>
+    {
+        if (value is null)
+        {
+            writer.WriteNil();
+            return;
+        }
+
+        TEvent.Serialize(ref writer, value);
+    }
+
+    /// <summary>Reads a nested event with its generated deserializer; nil reads as <see langword="null"/> for a reference type.</summary>
+    /// <exception cref="MessagePackSerializationException">The value is malformed, or nil for a value type.</exception>
+    public static TEvent? ReadNested<TEvent>(ref MessagePackReader reader)
+        where TEvent : IBatpakEvent<TEvent>
+    {
+        if (default(TEvent) is null && reader.TryReadNil())
+        {
+            return default;
+        }
+
+        return TEvent.Deserialize(ref reader);
+    }
+
+    /// <summary>Formats a string member into a coordinate part: <paramref name="prefix"/> + value + <paramref name="suffix"/>.</summary>
+    /// <exception cref="ArgumentException">The member is null.</exception>
+    public static string FormatPart(string prefix, string? value, string suffix, string member)
+    {
+        if (value is null)
+        {
+            throw new ArgumentException($"The coordinate member '{member}' is null.", member);
+        }
+
+        return string.Concat(prefix, value, suffix);
+    }
+
+    /// <summary>Formats a member into a coordinate part with <paramref name="format"/> under the invariant culture.</summary>
+    /// <exception cref="ArgumentException">The member is null.</exception>
+    public static string FormatPart<T>(string format, T value, string member)
+    {
+        if (value is null)
+        {
+            throw new ArgumentException($"The coordinate member '{member}' is null.", member);
+        }
+
+        return string.Format(CultureInfo.InvariantCulture, format, value);
+    }
+
     /// <summary>The exception for a nil where an event is required.</summary>
     public static MessagePackSerializationException NilEvent(string typeName) =>
         new($"Expected a {typeName} event (a MessagePack array) but found nil.");
