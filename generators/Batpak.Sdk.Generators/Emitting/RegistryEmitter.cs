@@ -34,7 +34,8 @@ internal static class RegistryEmitter
         w.OpenBlock("public static class " + KnownNames.RegistryTypeName);
         w.WriteLine("/// <summary>Every event type of this assembly by kind.</summary>");
         w.WriteLine("public static global::Batpak.IEventTypeRegistry Instance { get; } = new global::Batpak.EventTypeRegistry(");
-        w.WriteLine("[");
+        w.WriteLine("new global::Batpak.EventTypeInfo[]");
+        w.WriteLine("{");
         foreach (RegistryEntry entry in model.Entries)
         {
             w.WriteLine("    new global::Batpak.EventTypeInfo(global::Batpak.EventKind.FromValue(0x" + entry.Kind.ToString("X4", CultureInfo.InvariantCulture) + "), typeof("
@@ -42,7 +43,7 @@ internal static class RegistryEmitter
                 + ", static payload => global::Batpak.BatpakEvents.Deserialize<" + entry.FullyQualifiedName + ">(payload)),");
         }
 
-        w.WriteLine("]);");
+        w.WriteLine("});");
         w.WriteLine();
         w.WriteLine("/// <summary>Registers <see cref=\"Instance\"/> when the module loads.</summary>");
         w.WriteLine("[global::System.Runtime.CompilerServices.ModuleInitializer]");
