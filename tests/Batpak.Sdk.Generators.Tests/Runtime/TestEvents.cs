@@ -123,3 +123,12 @@ public sealed partial record BodyOnly
 
     public int Count { get; init; } = 42;
 }
+
+[BatpakEvent(Category = 0x2, Type = 0x004)]
+public sealed partial record Blob(
+    [property: Entity("blob:{0}")] string Id,
+    byte[]? Data,
+    decimal Amount,
+    Guid Key,
+    DateTime At,
+    DateTimeOffset AtOffset);
