@@ -57,7 +57,9 @@ internal static class GeneratorHarness
     }
 
     /// <summary>The directory of this test project's sources (for the baselines).</summary>
-    public static string ProjectDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(Path.GetDirectoryName(path))!;
+    public static string ProjectDirectory() => Path.GetDirectoryName(Path.GetDirectoryName(ThisFile()))!;
+
+    private static string ThisFile([CallerFilePath] string path = "") => path;
 
     private static bool IsManaged(string path)
     {
