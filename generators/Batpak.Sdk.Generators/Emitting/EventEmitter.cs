@@ -63,7 +63,7 @@ internal static class EventEmitter
         w.WriteLine(GeneratedCode);
         w.OpenBlock("static " + self + " " + contract + ".Deserialize(ref " + Reader + " reader)");
         w.OpenBlock("if (reader.TryReadNil())");
-        w.WriteLine("throw " + Helpers + ".NilEvent(" + Literal(self.Substring("global::".Length)) + ");");
+        w.WriteLine(NilEvent(model));
         w.CloseBlock();
         w.WriteLine();
         w.WriteLine("return BatpakDeserializeCore(ref reader, null);");
@@ -174,7 +174,7 @@ internal static class EventEmitter
         w.OpenBlock("public " + self + " Deserialize(ref " + Reader + " reader, " + Options + " options)");
         w.OpenBlock("if (reader.TryReadNil())");
         w.WriteLine(model.IsValueType
-            ? "throw " + Helpers + ".NilEvent(" + Literal(self.Substring("global::".Length)) + ");"
+            ? NilEvent(model)
             : "return null!;");
         w.CloseBlock();
         w.WriteLine();
@@ -200,6 +200,9 @@ internal static class EventEmitter
 
         return Helpers + ".FormatPart(" + Literal(part.Format) + ", " + member + ", " + name + ")";
     }
+
+    private static string NilEvent(EventModel model) =>
+        "throw " + Helpers + ".NilEvent(" + Literal(model.FullyQualifiedName.Substring("global::".Length)) + ");";
 
     private static string Local(FieldModel field) => "__m" + field.Key.ToString(CultureInfo.InvariantCulture);
 

@@ -303,11 +303,13 @@ internal static class Parser
                 : null;
         }
 
-        string definition = named.OriginalDefinition.ToDisplayString();
-        switch (definition)
+        if (named.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T)
         {
-            case "T?" when named.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T:
-                return Wrap(ShapeKind.Nullable, name, named.TypeArguments[0]);
+            return Wrap(ShapeKind.Nullable, name, named.TypeArguments[0]);
+        }
+
+        switch (named.OriginalDefinition.ToDisplayString())
+        {
             case "System.Guid": return new TypeShape(ShapeKind.Guid, name);
             case "System.DateTimeOffset": return new TypeShape(ShapeKind.DateTimeOffset, name);
             case "System.TimeSpan": return new TypeShape(ShapeKind.TimeSpan, name);
@@ -317,11 +319,6 @@ internal static class Parser
                 return Wrap(ShapeKind.Dictionary, name, named.TypeArguments[0], named.TypeArguments[1]);
             case "System.Collections.Generic.IReadOnlyDictionary<TKey, TValue>":
                 return Wrap(ShapeKind.ReadOnlyDictionary, name, named.TypeArguments[0], named.TypeArguments[1]);
-        }
-
-        if (named.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T)
-        {
-            return Wrap(ShapeKind.Nullable, name, named.TypeArguments[0]);
         }
 
         if (!named.IsGenericType && IsBatpakEvent(named))

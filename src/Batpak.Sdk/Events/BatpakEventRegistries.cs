@@ -44,25 +44,23 @@ public static class BatpakEventRegistries
         }
     }
 
+    /// <summary>An immutable view: the registries, their merged (first claim wins) lookup, and the ambiguous kinds.</summary>
     private sealed class Snapshot
     {
         public static readonly Snapshot Empty = Create([]);
 
-        private Snapshot(IEventTypeRegistry[] registries, FrozenDictionary<ushort, EventTypeInfo> byKind, FrozenDictionary<ushort, string> ambiguous, EventTypeInfo[] types)
+        private Snapshot(IEventTypeRegistry[] registries, EventTypeRegistry merged, FrozenDictionary<ushort, string> ambiguous)
         {
             Registries = registries;
-            ByKind = byKind;
+            Merged = merged;
             Ambiguous = ambiguous;
-            Types = types;
         }
 
         public IEventTypeRegistry[] Registries { get; }
 
-        public FrozenDictionary<ushort, EventTypeInfo> ByKind { get; }
+        public EventTypeRegistry Merged { get; }
 
         public FrozenDictionary<ushort, string> Ambiguous { get; }
-
-        public EventTypeInfo[] Types { get; }
 
         public static Snapshot Create(IEventTypeRegistry[] registries)
         {
@@ -80,44 +78,31 @@ public static class BatpakEventRegistries
                 }
             }
 
-            return new Snapshot(registries, byKind.ToFrozenDictionary(), ambiguous.ToFrozenDictionary(), [.. byKind.Values.OrderBy(static t => t.Kind.Value)]);
+            return new Snapshot(registries, new EventTypeRegistry(byKind.Values), ambiguous.ToFrozenDictionary());
         }
+    }
 
-        public bool TryGet(EventKind kind, [NotNullWhen(true)] out EventTypeInfo? info)
+    /// <summary>Resolves every lookup against the current snapshot; an ambiguous kind throws instead of guessing.</summary>
+    private sealed class CombinedRegistry : IEventTypeRegistry
+    {
+        public IReadOnlyCollection<EventTypeInfo> Types => Volatile.Read(ref s_snapshot).Merged.Types;
+
+        public bool TryGetInfo(EventKind kind, [NotNullWhen(true)] out EventTypeInfo? info) => For(kind).TryGetInfo(kind, out info);
+
+        public bool TryGetType(EventKind kind, [NotNullWhen(true)] out Type? type) => For(kind).TryGetType(kind, out type);
+
+        public bool TryDeserialize(EventKind kind, ReadOnlyMemory<byte> payload, [NotNullWhen(true)] out object? value) =>
+            For(kind).TryDeserialize(kind, payload, out value);
+
+        private static EventTypeRegistry For(EventKind kind)
         {
-            if (Ambiguous.TryGetValue(kind.Value, out string? message))
+            Snapshot snapshot = Volatile.Read(ref s_snapshot);
+            if (snapshot.Ambiguous.TryGetValue(kind.Value, out string? message))
             {
                 throw new InvalidOperationException(message);
             }
 
-            return ByKind.TryGetValue(kind.Value, out info);
-        }
-    }
-
-    private sealed class CombinedRegistry : IEventTypeRegistry
-    {
-        public IReadOnlyCollection<EventTypeInfo> Types => Volatile.Read(ref s_snapshot).Types;
-
-        public bool TryGetInfo(EventKind kind, [NotNullWhen(true)] out EventTypeInfo? info) =>
-            Volatile.Read(ref s_snapshot).TryGet(kind, out info);
-
-        public bool TryGetType(EventKind kind, [NotNullWhen(true)] out Type? type)
-        {
-            bool found = Volatile.Read(ref s_snapshot).TryGet(kind, out EventTypeInfo? info);
-            type = info?.Type;
-            return found;
-        }
-
-        public bool TryDeserialize(EventKind kind, ReadOnlyMemory<byte> payload, [NotNullWhen(true)] out object? value)
-        {
-            if (Volatile.Read(ref s_snapshot).TryGet(kind, out EventTypeInfo? info))
-            {
-                value = info.Deserialize(payload);
-                return true;
-            }
-
-            value = null;
-            return false;
+            return snapshot.Merged;
         }
     }
 }

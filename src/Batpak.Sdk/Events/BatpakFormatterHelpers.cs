@@ -37,6 +37,7 @@ public static class BatpakFormatterHelpers
     }
 
     /// <summary>Reads an array header whose count cannot exceed the remaining bytes (every element takes at least one).</summary>
+    /// <remarks>MessagePack 2.5's reader makes the same check today; this one keeps the guarantee (and the exception type) ours.</remarks>
     /// <exception cref="MessagePackSerializationException">The header is not an array or claims more elements than bytes remain.</exception>
     public static int ReadArrayHeader(ref MessagePackReader reader)
     {
