@@ -94,4 +94,19 @@ public class RegistryTests
 
         Assert.Throws<ArgumentException>(() => new EventTypeRegistry([a, b]));
     }
+
+    [Fact]
+    public void EventTypeInfo_NullArguments_Throw()
+    {
+        Assert.Throws<ArgumentNullException>(() => new EventTypeInfo(EventKind.Create(0xE, 2), null!, 1, static _ => "a"));
+        Assert.Throws<ArgumentNullException>(() => new EventTypeInfo(EventKind.Create(0xE, 2), typeof(string), 1, null!));
+    }
+
+    [Fact]
+    public void EventTypeInfo_ToString_NamesKindTypeAndVersion()
+    {
+        Assert.True(s_assembly.TryGetInfo(BatpakEvents.KindOf<OrderV2>(), out EventTypeInfo? info));
+
+        Assert.Equal("0x2002 Batpak.Sdk.Generators.Tests.Runtime.OrderV2 v2", info.ToString());
+    }
 }

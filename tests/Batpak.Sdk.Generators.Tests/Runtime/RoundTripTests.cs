@@ -188,4 +188,11 @@ public class RoundTripTests
         Assert.Equal(EventKind.Create(0x2, 0x002), BatpakEvents.KindOf<OrderV2>());
         Assert.Equal(EventKind.Create(0x1, 0x004), BatpakEvents.KindOf<Point>());
     }
+
+    [Fact]
+    public void Serialize_NullOutputOrEvent_ThrowsArgumentNullException()
+    {
+        Assert.Throws<ArgumentNullException>(() => BatpakEvents.Serialize(null!, new Point(1, 2)));
+        Assert.Throws<ArgumentNullException>(() => BatpakEvents.SerializeToArray<OrderPlaced>(null!));
+    }
 }
