@@ -19,8 +19,10 @@ public sealed class BatpakEventAttribute : Attribute
 }
 
 /// <summary>
-/// Marks the member(s) that make up the event's entity. The format is a composite format string over the
-/// marked members, for example <c>"order:{0}"</c>.
+/// Marks the one member that makes up the event's entity. The format is a composite format string whose only
+/// placeholder is <c>{0}</c>, the marked member (formatted with the invariant culture), for example
+/// <c>"order:{0}"</c> or <c>"order:{0:D6}"</c>. Put it on a record's positional parameter
+/// (<c>[property: Entity("order:{0}")]</c> or <c>[Entity("order:{0}")]</c>) or on a property.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field | AttributeTargets.Parameter, AllowMultiple = false, Inherited = false)]
 public sealed class EntityAttribute(string format) : Attribute
@@ -30,8 +32,8 @@ public sealed class EntityAttribute(string format) : Attribute
 }
 
 /// <summary>
-/// Marks the member that makes up the event's scope, for example <c>"tenant:{0}"</c>. Optional: without it the
-/// store's configured default scope is used.
+/// Marks the one member that makes up the event's scope, for example <c>"tenant:{0}"</c>; the format rules are
+/// those of <see cref="EntityAttribute"/>. Optional: without it the store's configured default scope is used.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field | AttributeTargets.Parameter, AllowMultiple = false, Inherited = false)]
 public sealed class ScopeAttribute(string format) : Attribute
