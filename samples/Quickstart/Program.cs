@@ -1,33 +1,40 @@
-// Batpak.Sdk quick start: open a store, append a few events, read them back.
+// Batpak.Sdk quick start: declare typed events, open a store, append, read back, verify, reopen.
 // Run with: dotnet run --project samples/Quickstart [data-directory]
-using System.Text;
 using Batpak;
+using Quickstart;
 
 string dataDirectory = args.Length > 0
     ? args[0]
     : Path.Combine(Path.GetTempPath(), "batpak-quickstart", Guid.NewGuid().ToString("N"));
 
-EventKind accountOpened = EventKind.Create(category: 0x1, type: 0x001);
-EventKind moneyDeposited = EventKind.Create(category: 0x1, type: 0x002);
-
 using (EventStore store = EventStore.Open(dataDirectory))
 {
-    var alice = new Coordinate("account:alice", "bank:demo");
-
-    AppendReceipt opened = store.Append(alice, accountOpened, Encoding.UTF8.GetBytes("{\"owner\":\"Alice\"}"),
+    // The coordinate ("account:alice" in "bank:demo") and the kind come from the generated code.
+    AppendReceipt opened = store.Append(new AccountOpened("alice", "demo", "Alice Liddell"),
         new AppendOptions { ExpectedSequence = AppendOptions.NoStream });
-    store.AppendReaction(opened.EventId, alice, moneyDeposited, Encoding.UTF8.GetBytes("{\"amount\":100}"));
-    store.Append(alice, moneyDeposited, Encoding.UTF8.GetBytes("{\"amount\":25}"), new AppendOptions { Durable = true });
+    store.AppendReaction(opened.EventId, new MoneyDeposited("alice", "demo", 100m));
+    store.Append(new MoneyDeposited("alice", "demo", 25.50m), new AppendOptions { Durable = true });
 
     Console.WriteLine($"Store: {store.DataDirectory}");
-    foreach (StoredEvent e in store.Stream(alice.Entity))
+    decimal balance = 0;
+    foreach (TypedEvent e in store.StreamTyped("account:alice"))
     {
-        Console.WriteLine($"  #{e.Header.GlobalSequence} {e.Coordinate.Entity} seq {e.Header.Position.Sequence} kind {e.Kind} " +
-                          $"caused by {(e.Header.CausationId?.ToString() ?? "-")}: {Encoding.UTF8.GetString(e.Payload.Span)}");
+        string caused = e.Raw.Header.CausationId is { } cause ? $" (caused by {cause})" : string.Empty;
+        switch (e.Event)
+        {
+            case AccountOpened a:
+                Console.WriteLine($"  #{e.Raw.Header.GlobalSequence} opened for {a.Owner}{caused}");
+                break;
+            case MoneyDeposited d:
+                balance += d.Amount;
+                Console.WriteLine($"  #{e.Raw.Header.GlobalSequence} deposited {d.Amount}{caused}");
+                break;
+        }
     }
 
-    ChainVerification chain = store.Verify(alice.Entity);
-    Console.WriteLine($"Hash chain of {alice.Entity}: {(chain.IsValid ? "valid" : chain.Failure)} ({chain.EventsChecked} events)");
+    Console.WriteLine($"Balance: {balance}");
+    ChainVerification chain = store.Verify("account:alice");
+    Console.WriteLine($"Hash chain: {(chain.IsValid ? "valid" : chain.Failure)} ({chain.EventsChecked} events)");
 }
 
 // Reopening rebuilds the index from the segment files.

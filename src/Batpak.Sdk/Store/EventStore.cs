@@ -77,6 +77,9 @@ public sealed class EventStore : IEventStore
         return new EventStore(new BatpakOptions { DataDirectory = dataDirectory });
     }
 
+    /// <inheritdoc />
+    public string DefaultScope => _options.DefaultScope;
+
     /// <summary>The full path of the data directory.</summary>
     public string DataDirectory => _directory;
 

@@ -12,6 +12,9 @@ namespace Batpak;
 /// </remarks>
 public interface IEventStore : IDisposable, IAsyncDisposable
 {
+    /// <summary>The scope given to typed events whose record has no <see cref="ScopeAttribute"/> member (<see cref="BatpakOptions.DefaultScope"/>).</summary>
+    string DefaultScope { get; }
+
     /// <summary>Appends one event and waits until it is written (and fsynced when durable or due).</summary>
     /// <param name="coordinate">The entity and scope.</param>
     /// <param name="kind">The event kind.</param>

@@ -37,6 +37,8 @@ internal sealed class InMemoryEventStore : IEventStore
         }
     }
 
+    public string DefaultScope => "default";
+
     // The pipeline never subscribes, opens cursors or compacts.
     public CompactionResult Compact(CompactionOptions? options = null) => throw new NotSupportedException("test double");
 
