@@ -57,6 +57,11 @@ internal sealed class StoreWriter : IDisposable
     private bool _inBatch;
     private readonly Lock _writeLock = new(); // held by whoever writes a batch: the writer thread or a combining caller
 
+    private readonly List<DateTimeOffset> _restarts = new();
+    private int _batchStartSegment;
+    private long _batchStartTail;
+    private int _batchStartHeaderLength;
+    private long _restartCount;
     private long _syncCount;
     private long _batchCount;
     private long _bytesWritten;
@@ -91,6 +96,12 @@ internal sealed class StoreWriter : IDisposable
     public int ActiveSegmentId => Volatile.Read(ref _segmentId);
 
     public long SyncCount => Interlocked.Read(ref _syncCount);
+
+    /// <summary>Restarts after a failed batch since open.</summary>
+    public long RestartCount => Interlocked.Read(ref _restartCount);
+
+    /// <summary>Test seam: called with "write", "sync", "rotate" or "restart" before that I/O; throwing simulates the failure.</summary>
+    internal Action<string>? FaultInjector { get; set; }
 
     public long BatchCount => Interlocked.Read(ref _batchCount);
 
@@ -307,7 +318,6 @@ internal sealed class StoreWriter : IDisposable
         }
         catch (Exception ex)
         {
-            _fault = ex;
             WriterCrashedException crashed = Crashed(ex);
 
             // Commands completed during staging (validation failures, idempotent repeats) are not touched again:
@@ -330,8 +340,70 @@ internal sealed class StoreWriter : IDisposable
             _staged.Clear();
             _controls.Clear();
             _batch.Clear();
-            _channel.Writer.TryComplete(); // the writer thread fails whatever is still queued
+            if (!TryRestart(ex))
+            {
+                _fault = ex;
+                _channel.Writer.TryComplete(); // the writer thread fails whatever is still queued
+            }
         }
+    }
+
+    /// <summary>
+    /// The restart policy: after a failed batch, put the active segment back exactly as it was before the batch
+    /// (cut what the batch wrote, delete any segment it created), fsync, re-read the segment to prove every
+    /// acknowledged frame is intact, and carry on. At most <see cref="BatpakOptions.WriterRestartLimit"/> restarts
+    /// within <see cref="BatpakOptions.WriterRestartWindow"/>; past that, or when any step fails, the writer stays
+    /// faulted and every append gets <see cref="WriterCrashedException"/> until the store is reopened.
+    /// </summary>
+    private bool TryRestart(Exception cause)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        _restarts.RemoveAll(t => now - t > _options.WriterRestartWindow);
+        if (_restarts.Count >= _options.WriterRestartLimit || cause is not (IOException or UnauthorizedAccessException))
+        {
+            return false;
+        }
+
+        try
+        {
+            if (_segmentId != _batchStartSegment)
+            {
+                _segment.Dispose();
+                foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
+                {
+                    if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int id) && id > _batchStartSegment)
+                    {
+                        File.Delete(file);
+                    }
+                }
+
+                _segment = File.OpenHandle(Path.Combine(_directory, FrameFormat.SegmentFileName(_batchStartSegment)), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+                _segmentId = _batchStartSegment;
+            }
+
+            FaultInjector?.Invoke("restart");
+            RandomAccess.SetLength(_segment, _batchStartTail);
+            NativeFile.Sync(_segment, SyncMode.All);
+            SegmentScanner.ScanResult check = SegmentScanner.Scan(_segment, _segmentId, isLast: true, static (ref FrameFormat.FrameFields _, DiskPosition _) => { });
+            if (check.ValidEnd != _batchStartTail || check.TruncationReason is not null)
+            {
+                return false;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or BatpakException)
+        {
+            return false;
+        }
+
+        _tail = _batchStartTail;
+        _segmentHeaderLength = _batchStartHeaderLength;
+        _nextGlobal = _index.NextGlobalSequence;
+        _lastWall = _index.LastWallMilliseconds;
+        _lastCounter = _index.LastCounter;
+        _unsynced = 0;
+        _restarts.Add(now);
+        Interlocked.Increment(ref _restartCount);
+        return true;
     }
 
     private static bool WaitForWork(ChannelReader<WriteCommand> reader)
@@ -353,6 +425,9 @@ internal sealed class StoreWriter : IDisposable
 
     private void ProcessBatch()
     {
+        _batchStartSegment = _segmentId;
+        _batchStartTail = _tail;
+        _batchStartHeaderLength = _segmentHeaderLength;
         _buffer.Reset();
         _staged.Clear();
         _pendingEntities.Clear();
@@ -803,6 +878,7 @@ internal sealed class StoreWriter : IDisposable
 
     private void WriteToSegment(ReadOnlySpan<byte> bytes)
     {
+        FaultInjector?.Invoke("write");
         RandomAccess.Write(_segment, bytes, _tail);
         _tail += bytes.Length;
         Interlocked.Add(ref _bytesWritten, bytes.Length);
@@ -810,6 +886,7 @@ internal sealed class StoreWriter : IDisposable
 
     private void SyncSegment()
     {
+        FaultInjector?.Invoke("sync");
         NativeFile.Sync(_segment, _options.SyncMode);
         _unsynced = 0;
         Interlocked.Increment(ref _syncCount);
@@ -817,6 +894,7 @@ internal sealed class StoreWriter : IDisposable
 
     private void Rotate()
     {
+        FaultInjector?.Invoke("rotate");
         SyncSegment(); // a sealed segment is always on stable storage
         int sealedId = _segmentId;
         SafeFileHandle next = CreateSegment(_directory, sealedId + 1, _time, out int headerLength);

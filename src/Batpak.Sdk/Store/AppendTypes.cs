@@ -137,6 +137,12 @@ public sealed record StoreStats
     /// <summary>fsync calls issued since open.</summary>
     public long SyncCount { get; init; }
 
+    /// <summary>Times the writer restarted after a failed batch since open (see <see cref="BatpakOptions.WriterRestartLimit"/>).</summary>
+    public long WriterRestarts { get; init; }
+
+    /// <summary><see langword="true"/> when the writer failed for good: appends throw <see cref="WriterCrashedException"/> until the store is reopened; reads still work.</summary>
+    public bool IsWriterFaulted { get; init; }
+
     /// <summary>Write batches since open (one write call each, at least).</summary>
     public long BatchCount { get; init; }
 

@@ -59,6 +59,18 @@ public sealed class BatpakOptions
     [Required]
     public string DefaultScope { get; set; } = "default";
 
+    /// <summary>
+    /// How many times the writer may restart after a failed write or fsync (disk full, I/O error) within
+    /// <see cref="WriterRestartWindow"/>. A restart cuts what the failed batch wrote and proves the acknowledged data
+    /// intact before appends resume; the failed batch's callers always get <see cref="WriterCrashedException"/>.
+    /// 0 disables restarts: the first failure faults the writer until the store is reopened. Default 3.
+    /// </summary>
+    [Range(0, 1000)]
+    public int WriterRestartLimit { get; set; } = 3;
+
+    /// <summary>The window <see cref="WriterRestartLimit"/> counts restarts in. Default 1 minute.</summary>
+    public TimeSpan WriterRestartWindow { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long <c>Dispose</c> lets the writer drain queued appends before it rejects the rest. Default 30 s.</summary>
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -76,6 +88,8 @@ public sealed class BatpakOptions
         Check(WriteQueueCapacity >= 1, nameof(WriteQueueCapacity), WriteQueueCapacity, "at least 1");
         Check(MaxBatchEvents >= 1, nameof(MaxBatchEvents), MaxBatchEvents, "at least 1");
         Check(MaxEventBytes >= 1024, nameof(MaxEventBytes), MaxEventBytes, "at least 1024");
+        Check(WriterRestartLimit >= 0, nameof(WriterRestartLimit), WriterRestartLimit, "0 or more");
+        Check(WriterRestartWindow > TimeSpan.Zero, nameof(WriterRestartWindow), WriterRestartWindow, "positive");
         Check(ShutdownDrainTimeout >= TimeSpan.Zero, nameof(ShutdownDrainTimeout), ShutdownDrainTimeout, "not negative");
         Check(Enum.IsDefined(SyncMode), nameof(SyncMode), SyncMode, "Data or All");
         Coordinate.Validate(DefaultScope, nameof(DefaultScope));

@@ -474,6 +474,8 @@ public sealed class EventStore : IEventStore
             NextGlobalSequence = _index.NextGlobalSequence,
             SyncCount = _writer.SyncCount,
             BatchCount = _writer.BatchCount,
+            WriterRestarts = _writer.RestartCount,
+            IsWriterFaulted = _writer.Fault is not null,
             QueueDepth = _writer.QueueDepth,
             OpenReadHandles = _handles.Count,
             Recovery = _recovery,
@@ -527,6 +529,8 @@ public sealed class EventStore : IEventStore
     }
 
     internal FileHandleCache Handles => _handles;
+
+    internal StoreWriter Writer => _writer;
 
     internal CommitNotifier Notifier => _notifier;
 
