@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
 
 namespace Batpak.Storage;
@@ -19,17 +20,19 @@ internal sealed class FileHandleCache : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<int, Node> _nodes = new();
     private readonly Func<int, string> _pathOf;
+    private readonly Func<int, bool> _isSealed;
     private readonly int _budget;
     private Node? _head; // most recently used
     private Node? _tail; // least recently used
     private long _opens;
     private bool _disposed;
 
-    public FileHandleCache(int budget, Func<int, string> pathOf)
+    public FileHandleCache(int budget, Func<int, string> pathOf, Func<int, bool>? isSealed = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(budget, 1);
         _budget = budget;
         _pathOf = pathOf;
+        _isSealed = isSealed ?? (static _ => false);
     }
 
     /// <summary>Handles currently cached (not counting evicted handles still leased).</summary>
@@ -64,7 +67,7 @@ internal sealed class FileHandleCache : IDisposable
             {
                 SafeFileHandle handle = File.OpenHandle(_pathOf(segmentId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                 Interlocked.Increment(ref _opens);
-                node = new Node(segmentId, handle);
+                node = new Node(segmentId, handle, _isSealed(segmentId) ? TryMap(handle) : null);
                 _nodes.Add(segmentId, node);
                 AddHead(node);
                 if (_nodes.Count > _budget)
@@ -82,8 +85,35 @@ internal sealed class FileHandleCache : IDisposable
             node.Leases++;
         }
 
-        evicted?.Handle.Dispose();
+        evicted?.Close();
         return new Lease(this, node);
+    }
+
+    /// <summary>
+    /// Maps a sealed (immutable) segment read-only, so reads copy from the page cache without a system call. An
+    /// empty file, or a platform that refuses the mapping, falls back to positional reads.
+    /// </summary>
+    private static MemoryMappedViewAccessor? TryMap(SafeFileHandle handle)
+    {
+        long length = RandomAccess.GetLength(handle);
+        if (length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            using MemoryMappedFile file = MemoryMappedFile.CreateFromFile(handle, mapName: null, capacity: 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+            return file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Evicts a segment's handle (before the file is deleted by compaction).</summary>
@@ -102,7 +132,7 @@ internal sealed class FileHandleCache : IDisposable
             }
         }
 
-        toClose?.Handle.Dispose();
+        toClose?.Close();
     }
 
     public void Dispose()
@@ -130,7 +160,7 @@ internal sealed class FileHandleCache : IDisposable
         {
             if (node.Leases == 0)
             {
-                node.Handle.Dispose();
+                node.Close();
             }
         }
     }
@@ -147,7 +177,7 @@ internal sealed class FileHandleCache : IDisposable
 
         if (close)
         {
-            node.Handle.Dispose();
+            node.Close();
         }
     }
 
@@ -205,14 +235,21 @@ internal sealed class FileHandleCache : IDisposable
         node.Prev = node.Next = null;
     }
 
-    internal sealed class Node(int segmentId, SafeFileHandle handle)
+    internal sealed class Node(int segmentId, SafeFileHandle handle, MemoryMappedViewAccessor? map)
     {
         public readonly int SegmentId = segmentId;
         public readonly SafeFileHandle Handle = handle;
+        public readonly MemoryMappedViewAccessor? Map = map;
         public int Leases;
         public bool Evicted;
         public Node? Prev;
         public Node? Next;
+
+        public void Close()
+        {
+            Map?.Dispose();
+            Handle.Dispose();
+        }
     }
 
     /// <summary>One reader's hold on a handle; dispose it when the read is done.</summary>
@@ -228,6 +265,19 @@ internal sealed class FileHandleCache : IDisposable
         }
 
         public SafeFileHandle Handle => _node.Handle;
+
+        /// <summary>Reads exactly <paramref name="destination"/>'s length at <paramref name="offset"/>: from the mapping of a sealed segment, else with positional reads.</summary>
+        public void ReadExactly(Span<byte> destination, long offset, int segmentId)
+        {
+            MemoryMappedViewAccessor? map = _node.Map;
+            if (map is not null && offset >= 0 && offset + destination.Length <= map.Capacity)
+            {
+                map.SafeMemoryMappedViewHandle.ReadSpan((ulong)(map.PointerOffset + offset), destination);
+                return;
+            }
+
+            SegmentScanner.ReadExactly(_node.Handle, destination, offset, segmentId);
+        }
 
         public void Dispose() => _owner?.Return(_node);
     }

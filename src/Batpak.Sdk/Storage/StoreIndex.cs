@@ -365,27 +365,6 @@ internal sealed class StoreIndex
         }
     }
 
-    /// <summary>Copies up to <paramref name="max"/> entries of the global order starting at global sequence <paramref name="from"/>.</summary>
-    public List<IndexEntry> CollectGlobal(long from, int max, out bool reachedEnd)
-    {
-        lock (_lock)
-        {
-            int start = LowerBound(from);
-            var result = new List<IndexEntry>(Math.Min(max, _count - start));
-            int i = start;
-            for (; i < _count && result.Count < max; i++)
-            {
-                if (!_entries[i].Deleted)
-                {
-                    result.Add(_entries[i]);
-                }
-            }
-
-            reachedEnd = i >= _count;
-            return result;
-        }
-    }
-
     private int LowerBound(long globalSequence)
     {
         int lo = 0;

@@ -56,11 +56,11 @@ public sealed class EventStore : IEventStore
         _directory = Path.GetFullPath(_options.DataDirectory);
         Directory.CreateDirectory(_directory);
         _lock = DirectoryLock.Acquire(_directory);
-        _handles = new FileHandleCache(_options.FileHandleBudget, SegmentPath);
+        _handles = new FileHandleCache(_options.FileHandleBudget, SegmentPath, id => _writer is not null && id < _writer.ActiveSegmentId);
         try
         {
             (SafeFileHandle active, int activeId, long tail, int headerLength, _recovery) = Recover(time);
-            _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, onSealed: null, onCommitted: _notifier.Signal);
+            _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, onSealed: _handles.Evict, onCommitted: _notifier.Signal);
         }
         catch
         {
@@ -250,11 +250,8 @@ public sealed class EventStore : IEventStore
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromGlobalSequence);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
-        ThrowIfDisposed();
-        List<IndexEntry> entries = _index.CollectGlobal(fromGlobalSequence, maxCount, out bool reachedEnd);
-        var events = new List<StoredEvent>(entries.Count);
-        events.AddRange(ReadEntries(entries));
-        long next = entries.Count > 0 ? entries[^1].GlobalSequence + 1 : fromGlobalSequence;
+        (List<StoredEvent> events, long next) = ReadRegionFrom(Region.All, fromGlobalSequence, maxCount);
+        bool reachedEnd = events.Count < maxCount || next >= _index.NextGlobalSequence;
         return new EventPage(events, next, reachedEnd);
     }
 
@@ -843,7 +840,7 @@ public sealed class EventStore : IEventStore
         Span<byte> frame = buffer.AsSpan(0, entry.Length);
         using (FileHandleCache.Lease lease = _handles.Rent(entry.SegmentId))
         {
-            SegmentScanner.ReadExactly(lease.Handle, frame, entry.Offset, entry.SegmentId);
+            lease.ReadExactly(frame, entry.Offset, entry.SegmentId);
         }
 
         if (BinaryPrimitives.ReadUInt32BigEndian(frame) != (uint)(entry.Length - FrameFormat.FrameHeaderSize))
