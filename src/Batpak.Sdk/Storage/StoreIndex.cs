@@ -45,7 +45,7 @@ internal sealed class EntityStream(string name, int index)
 /// <para>Ownership: only the writer thread (and, before it starts, recovery) mutates the index, always under
 /// <c>_lock</c>. Readers take <c>_lock</c> to look up or copy a chunk of entries and read frames outside it, so a
 /// read holds the lock for an index look-up, never for I/O.</para>
-/// <para>Entries are append-only: a position (index into <c>_entries</c>) never changes meaning while the index
+/// <para>Entries are append-only: a position (index into the entry chunks) never changes meaning while the index
 /// lives, so an enumeration that captured a count keeps reading a consistent prefix while appends continue.</para>
 /// <para>The writer reads <see cref="EntityStream.LastSequence"/>/<see cref="EntityStream.LastHash"/> without the
 /// lock: it is their only writer.</para>
@@ -62,7 +62,11 @@ internal sealed class StoreIndex
     private readonly Dictionary<ushort, List<int>> _byKind = new();
     private readonly Dictionary<EventId, List<int>> _byCorrelation = new(); // non-root events only
     private readonly Dictionary<string, AppendReceipt> _idempotency = new(StringComparer.Ordinal);
-    private IndexEntry[] _entries = new IndexEntry[1024];
+    // Entries live in fixed-size chunks: growing never copies (no latency spike, no large-object churn), and a
+    // position maps to (chunk, slot) with a shift and a mask.
+    private const int ChunkShift = 14;
+    private const int ChunkSize = 1 << ChunkShift;
+    private IndexEntry[][] _chunks = [new IndexEntry[ChunkSize]];
     private int _count;
     private int _deleted;
     private long _generation;
@@ -106,12 +110,12 @@ internal sealed class StoreIndex
         foreach ((long globalSequence, EventId id, DiskPosition position, CompactionOutcome outcome, string? key) in moves)
         {
             int at = LowerBound(globalSequence);
-            if (at >= _count || _entries[at].GlobalSequence != globalSequence || _entries[at].Id != id)
+            if (at >= _count || At(at).GlobalSequence != globalSequence || At(at).Id != id)
             {
                 throw new InvalidOperationException($"Compaction moved event {id} (global sequence {globalSequence}), which the index does not hold.");
             }
 
-            ref IndexEntry entry = ref _entries[at];
+            ref IndexEntry entry = ref At(at);
             if (entry.Deleted)
             {
                 continue;
@@ -177,13 +181,17 @@ internal sealed class StoreIndex
 
         entry.EntityIndex = stream.Index;
         entry.ScopeIndex = scopeIndex;
-        if (_count == _entries.Length)
+        if (_count == _chunks.Length << ChunkShift)
         {
-            Array.Resize(ref _entries, _entries.Length * 2);
+            IndexEntry[][] grown = new IndexEntry[_chunks.Length * 2][];
+            Array.Copy(_chunks, grown, _chunks.Length); // only the chunk references move; entries stay where they are
+            _chunks = grown;
         }
 
+        _chunks[_count >> ChunkShift] ??= new IndexEntry[ChunkSize];
+
         int position = _count++;
-        _entries[position] = entry;
+        At(position) = entry;
         _byId[entry.Id] = position;
         stream.Positions.Add(position);
         stream.LastSequence = entry.EntitySequence;
@@ -230,7 +238,7 @@ internal sealed class StoreIndex
         {
             if (_byId.TryGetValue(id, out int position))
             {
-                entry = _entries[position];
+                entry = At(position);
                 entity = _entityByIndex[entry.EntityIndex].Name;
                 scope = _scopeNames[entry.ScopeIndex];
                 return true;
@@ -248,7 +256,7 @@ internal sealed class StoreIndex
         // The writer is the only mutator, so it may read without the lock.
         if (_byId.TryGetValue(id, out int position))
         {
-            entry = _entries[position];
+            entry = At(position);
             return true;
         }
 
@@ -344,18 +352,18 @@ internal sealed class StoreIndex
         lock (_lock)
         {
             var result = new List<IndexEntry>();
-            if (_byId.TryGetValue(correlationId, out int rootPosition) && _entries[rootPosition].CorrelationId == correlationId)
+            if (_byId.TryGetValue(correlationId, out int rootPosition) && At(rootPosition).CorrelationId == correlationId)
             {
-                result.Add(_entries[rootPosition]);
+                result.Add(At(rootPosition));
             }
 
             if (_byCorrelation.TryGetValue(correlationId, out List<int>? positions))
             {
                 foreach (int position in positions)
                 {
-                    if (!_entries[position].Deleted && (position != rootPosition || result.Count == 0))
+                    if (!At(position).Deleted && (position != rootPosition || result.Count == 0))
                     {
-                        result.Add(_entries[position]);
+                        result.Add(At(position));
                     }
                 }
             }
@@ -365,6 +373,8 @@ internal sealed class StoreIndex
         }
     }
 
+    private ref IndexEntry At(int position) => ref _chunks[position >> ChunkShift][position & (ChunkSize - 1)];
+
     private int LowerBound(long globalSequence)
     {
         int lo = 0;
@@ -372,7 +382,7 @@ internal sealed class StoreIndex
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (_entries[mid].GlobalSequence < globalSequence)
+            if (At(mid).GlobalSequence < globalSequence)
             {
                 lo = mid + 1;
             }
@@ -406,7 +416,7 @@ internal sealed class StoreIndex
                 {
                     int position = source is null ? _next : source[_next];
                     _next++;
-                    ref IndexEntry entry = ref index._entries[position];
+                    ref IndexEntry entry = ref index.At(position);
                     if (entry.Deleted)
                     {
                         continue;
