@@ -158,12 +158,11 @@ public sealed record StoreStats
 
 /// <summary>What the store found and repaired when it opened.</summary>
 /// <param name="SegmentsScanned">Segments whose frames were decoded.</param>
-/// <param name="SegmentsFromIndex">Sealed segments loaded from their sidecar index without decoding frames.</param>
 /// <param name="TruncatedBytes">Bytes cut from a torn or corrupt tail of the last segment (0 when clean).</param>
 /// <param name="TruncatedAtOffset">The offset the last segment was cut at, or -1.</param>
 /// <param name="TruncationReason">Why it was cut, or <see langword="null"/>.</param>
-public sealed record RecoveryReport(int SegmentsScanned, int SegmentsFromIndex, long TruncatedBytes, long TruncatedAtOffset, string? TruncationReason)
+public sealed record RecoveryReport(int SegmentsScanned, long TruncatedBytes, long TruncatedAtOffset, string? TruncationReason)
 {
     /// <summary>A clean open of an empty store.</summary>
-    public static RecoveryReport Clean { get; } = new(0, 0, 0, -1, null);
+    public static RecoveryReport Clean { get; } = new(0, 0, -1, null);
 }

@@ -1027,7 +1027,7 @@ public sealed class EventStore : IEventStore
                     }
                 }
 
-                return (last, lastId, tail, headerLength, new RecoveryReport(scanned, 0, truncatedBytes, truncatedAt, reason));
+                return (last, lastId, tail, headerLength, new RecoveryReport(scanned, truncatedBytes, truncatedAt, reason));
             }
             catch
             {
