@@ -33,6 +33,19 @@ public class RoundTripTests
         MaybeColor: Color.Green,
         MaybeDecimal: decimal.MinValue);
 
+    internal static AllCollections SampleCollections() => new AllCollections(
+        Id: 9,
+        Ints: [1, -2, int.MaxValue],
+        Strings: ["a", "", "ü"],
+        Guids: [Guid.Empty, Guid.Parse("00112233-4455-6677-8899-aabbccddeeff")],
+        Counts: new Dictionary<string, int> { ["x"] = 1, ["y"] = -1 },
+        Names: new Dictionary<int, string?> { [1] = "one", [2] = null },
+        MaybeInts: [1, null, 3],
+        Nested: new Dictionary<string, List<long>> { ["k"] = [long.MaxValue, 0], ["empty"] = [] },
+        Missing: null,
+        Jagged: [[1], [], [2, 3]],
+        Colors: [Color.Red, Color.Blue]);
+
     private static T RoundTrip<T>(T value)
         where T : IBatpakEvent<T> => BatpakEvents.Deserialize<T>(BatpakEvents.SerializeToArray(value));
 
@@ -84,18 +97,7 @@ public class RoundTripTests
     [Fact]
     public void Deserialize_AllCollectionMembers_RoundTripsContents()
     {
-        var expected = new AllCollections(
-            Id: 9,
-            Ints: [1, -2, int.MaxValue],
-            Strings: ["a", "", "ü"],
-            Guids: [Guid.Empty, Guid.Parse("00112233-4455-6677-8899-aabbccddeeff")],
-            Counts: new Dictionary<string, int> { ["x"] = 1, ["y"] = -1 },
-            Names: new Dictionary<int, string?> { [1] = "one", [2] = null },
-            MaybeInts: [1, null, 3],
-            Nested: new Dictionary<string, List<long>> { ["k"] = [long.MaxValue, 0], ["empty"] = [] },
-            Missing: null,
-            Jagged: [[1], [], [2, 3]],
-            Colors: [Color.Red, Color.Blue]);
+        AllCollections expected = SampleCollections();
 
         AllCollections actual = RoundTrip(expected);
 
