@@ -679,6 +679,22 @@ public sealed class EventStore : IEventStore
     /// </summary>
     private async Task DispatchLoop()
     {
+        try
+        {
+            await DispatchUntilClosed().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is BatpakException or IOException)
+        {
+            // A read failed (for example a corrupt frame): end every subscription with the cause instead of going quiet.
+            foreach (Subscription subscription in _subscriptions)
+            {
+                subscription.Complete(ex);
+            }
+        }
+    }
+
+    private async Task DispatchUntilClosed()
+    {
         var chunk = new List<(IndexEntry Entry, string Entity, string Scope)>();
         while (true)
         {

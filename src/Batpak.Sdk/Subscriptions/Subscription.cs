@@ -41,7 +41,10 @@ public sealed class Subscription : IDisposable
     /// <summary>Events dropped because the consumer was <see cref="Capacity"/> events behind.</summary>
     public long DroppedCount => Interlocked.Read(ref _dropped);
 
-    /// <summary>The events, in global order (with gaps where events were dropped). Completes when the subscription or the store is disposed.</summary>
+    /// <summary>
+    /// The events, in global order (with gaps where events were dropped). Completes when the subscription or the
+    /// store is disposed, and completes with the error when delivery fails (for example a corrupt frame).
+    /// </summary>
     public ChannelReader<StoredEvent> Reader => _channel.Reader;
 
     /// <summary>Reads events as they arrive until cancelled, disposed, or the store closes.</summary>
@@ -65,5 +68,5 @@ public sealed class Subscription : IDisposable
         }
     }
 
-    internal void Complete() => _channel.Writer.TryComplete();
+    internal void Complete(Exception? error = null) => _channel.Writer.TryComplete(error);
 }
