@@ -143,10 +143,24 @@ internal static class FrameFormat
                 return null;
             }
 
+            for (int i = 4; i < count; i++)
+            {
+                reader.Skip(); // fields of a newer minor format: ignored
+            }
+
+            // The header has no checksum: the length prefix must at least agree with the header it frames, or the
+            // first frame would be looked for in the wrong place.
+            if (reader.Consumed != headerLength)
+            {
+                problem = $"the header length says {headerLength} bytes but the header is {reader.Consumed} bytes";
+                return null;
+            }
+
             return new SegmentHeader(version, flags, created, (int)id, SegmentPreambleSize + (int)headerLength);
         }
-        catch (MessagePackSerializationException ex)
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException)
         {
+            // MessagePackReader reports a short or out-of-range value as EndOfStreamException / OverflowException.
             problem = "the header is not valid MessagePack: " + ex.Message;
             return null;
         }
