@@ -246,6 +246,20 @@ internal static class FrameFormat
     /// </summary>
     public static FrameFields ReadBody(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
     {
+        try
+        {
+            return ReadBodyUnchecked(body, out payload);
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException)
+        {
+            // MessagePackReader reports some malformed input (a bin length past the end, an out-of-range integer)
+            // with these BCL exceptions; every caller treats a malformed body as FormatException.
+            throw new FormatException("the frame body is malformed MessagePack: " + ex.Message, ex);
+        }
+    }
+
+    private static FrameFields ReadBodyUnchecked(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
+    {
         var reader = new MessagePackReader(body);
         int count = reader.ReadArrayHeader();
         if (count < MinBodyFieldCount)

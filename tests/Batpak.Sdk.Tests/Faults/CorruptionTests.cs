@@ -241,6 +241,54 @@ public sealed class CorruptionTests(ITestOutputHelper output)
         Assert.Contains("valid frames follow", ex.Message, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, byte[]> CrcValidMalformedBodies() => new()
+    {
+        // An id whose bin32 length runs past the end: MessagePackReader threw ArgumentOutOfRangeException.
+        { "bin length past the end", [0xDC, 0x00, 0x13, 0x00, 0xC6, 0xFF, 0xFF, 0xFF, 0xF0, 0x01] },
+        // A uint64 where a u32 counter belongs: OverflowException.
+        { "integer out of range", [0xDC, 0x00, 0x13, 0x00, 0xC4, 0x10, .. new byte[16], 0xC4, 0x10, .. new byte[16], 0xC0, 0x00, 0x00, 0xCF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] },
+        // Too few fields.
+        { "three fields", [0x93, 0x01, 0x02, 0x03] },
+        // Twenty fields whose extra one nests arrays a hundred thousand deep (skipped, not decoded).
+        { "deeply nested extra field", GoodBodyWithExtraField([.. Enumerable.Repeat((byte)0x91, 100_000), 0xC0]) },
+    };
+
+    [Theory]
+    [MemberData(nameof(CrcValidMalformedBodies))]
+    public void Open_FrameWithGoodCrcButMalformedBody_ThrowsCorruptSegment(string what, byte[] body)
+    {
+        using var fixture = new Fixture(30);
+        byte[] frame = new byte[8 + body.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)body.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(4), System.IO.Hashing.Crc32.HashToUInt32(body));
+        body.CopyTo(frame, 8);
+        foreach (bool sealedSegment in new[] { false, true })
+        {
+            int segment = sealedSegment ? 1 : fixture.LastId;
+            fixture.Restore(f => File.AppendAllBytes(f.SegmentPath(segment), frame));
+            var ex = Assert.Throws<CorruptSegmentException>(() => fixture.Open().Dispose());
+            Assert.Equal(segment, ex.SegmentId);
+            Assert.Equal(fixture.Files[segment].Length, ex.Offset);
+            output.WriteLine($"{what}: {ex.Message}");
+        }
+    }
+
+    private static byte[] GoodBodyWithExtraField(byte[] extra)
+    {
+        using var dir = new TempDirectory();
+        using (EventStore store = TestEvents.Open(dir.Path))
+        {
+            store.Append(Entities[0], TestEvents.Created, TestEvents.Payload(1));
+        }
+
+        byte[] file = File.ReadAllBytes(System.IO.Path.Combine(dir.Path, "000001.fbat"));
+        int header = 8 + (int)BinaryPrimitives.ReadUInt32BigEndian(file.AsSpan(4));
+        byte[] body = file.AsSpan(header + 8).ToArray();
+        Assert.Equal(0x13, body[2]);
+        body[2] = 0x14; // 20 fields
+        return [.. body, .. extra];
+    }
+
     [Fact]
     public void Open_TornHeaderOfNewActiveSegment_RecreatesItAtEveryCut()
     {
