@@ -23,10 +23,10 @@ public sealed class EventStore : IEventStore
 {
     private readonly BatpakOptions _options;
     private readonly string _directory;
-    private readonly DirectoryLock _lock;
+    private readonly DirectoryLock? _lock; // null when read-only
     private readonly StoreIndex _index = new();
     private readonly FileHandleCache _handles;
-    private readonly StoreWriter _writer;
+    private readonly StoreWriter? _writer; // null when read-only
     private readonly RecoveryReport _recovery;
     private int _disposed;
 
@@ -37,12 +37,38 @@ public sealed class EventStore : IEventStore
     /// <exception cref="StoreLockedException">Another store has the directory open.</exception>
     /// <exception cref="CorruptSegmentException">A segment is damaged where recovery may not repair it.</exception>
     public EventStore(BatpakOptions options, TimeProvider? timeProvider = null)
+        : this(options, timeProvider, readOnly: false)
+    {
+    }
+
+    private EventStore(BatpakOptions options, TimeProvider? timeProvider, bool readOnly)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
         _options.Validate();
         TimeProvider time = timeProvider ?? TimeProvider.System;
         _directory = Path.GetFullPath(_options.DataDirectory);
+        if (readOnly)
+        {
+            if (!Directory.Exists(_directory))
+            {
+                throw new DirectoryNotFoundException($"The data directory \"{_directory}\" does not exist; a read-only store does not create it.");
+            }
+
+            _handles = new FileHandleCache(_options.FileHandleBudget, SegmentPath);
+            try
+            {
+                _recovery = ScanReadOnly();
+            }
+            catch
+            {
+                _handles.Dispose();
+                throw;
+            }
+
+            return;
+        }
+
         Directory.CreateDirectory(_directory);
         _lock = DirectoryLock.Acquire(_directory);
         _handles = new FileHandleCache(_options.FileHandleBudget, SegmentPath);
@@ -54,10 +80,29 @@ public sealed class EventStore : IEventStore
         catch
         {
             _handles.Dispose();
-            _lock.Dispose();
+            _lock!.Dispose();
             throw;
         }
     }
+
+    /// <summary>
+    /// Opens the store in <paramref name="dataDirectory"/> for reading only, also while another store (in this or
+    /// another process) writes to it: no lock is taken, no file is created, cut or synced, and no writer thread runs.
+    /// The store sees the events acknowledged when it opened (a torn tail is ignored, not cut); later appends of the
+    /// writer are not seen. Appends, <c>Sync</c> and <c>Snapshot</c> throw <see cref="InvalidOperationException"/>.
+    /// </summary>
+    /// <param name="dataDirectory">An existing data directory.</param>
+    /// <param name="fileHandleBudget">The most segment read handles kept open.</param>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="CorruptSegmentException">A segment is damaged (other than a torn tail of the last one).</exception>
+    public static EventStore OpenReadOnly(string dataDirectory, int fileHandleBudget = 64)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
+        return new EventStore(new BatpakOptions { DataDirectory = dataDirectory, FileHandleBudget = fileHandleBudget }, timeProvider: null, readOnly: true);
+    }
+
+    /// <summary><see langword="true"/> for a store opened with <see cref="OpenReadOnly"/>.</summary>
+    public bool IsReadOnly => _writer is null;
 
     /// <summary>Opens (or creates) a store in <paramref name="dataDirectory"/> with default settings.</summary>
     public static EventStore Open(string dataDirectory)
@@ -78,7 +123,7 @@ public sealed class EventStore : IEventStore
         WriteCommand command = PrepareSync(coordinate, kind, payload, options);
         try
         {
-            _writer.Execute(command);
+            Writer.Execute(command);
         }
         catch
         {
@@ -94,6 +139,7 @@ public sealed class EventStore : IEventStore
     {
         ArgumentNullException.ThrowIfNull(events);
         ThrowIfDisposed();
+        _ = Writer;
         if (events.Count == 0)
         {
             throw new ArgumentException("The batch is empty.", nameof(events));
@@ -123,7 +169,7 @@ public sealed class EventStore : IEventStore
         command.Durable = durable;
         try
         {
-            _writer.Execute(command);
+            Writer.Execute(command);
         }
         catch
         {
@@ -150,6 +196,7 @@ public sealed class EventStore : IEventStore
     public async ValueTask<AppendReceipt> AppendAsync(Coordinate coordinate, EventKind kind, ReadOnlyMemory<byte> payload, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        _ = Writer;
         options ??= AppendOptions.Default;
         Validate(coordinate, kind, payload.Length, options);
         WriteCommand command = WriteCommand.CreateAsync();
@@ -161,7 +208,7 @@ public sealed class EventStore : IEventStore
         command.Durable = true;
         try
         {
-            await _writer.EnqueueAsync(command, cancellationToken).ConfigureAwait(false);
+            await Writer.EnqueueAsync(command, cancellationToken).ConfigureAwait(false);
         }
         catch (System.Threading.Channels.ChannelClosedException ex)
         {
@@ -313,6 +360,7 @@ public sealed class EventStore : IEventStore
     public void Snapshot(string destinationDirectory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(destinationDirectory);
+        _ = Writer;
         string destination = Path.GetFullPath(destinationDirectory);
         if (string.Equals(destination.TrimEnd(Path.DirectorySeparatorChar), _directory.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
         {
@@ -349,9 +397,9 @@ public sealed class EventStore : IEventStore
             SegmentCount = segments,
             BytesOnDisk = bytes,
             NextGlobalSequence = _index.NextGlobalSequence,
-            SyncCount = _writer.SyncCount,
-            BatchCount = _writer.BatchCount,
-            QueueDepth = _writer.QueueDepth,
+            SyncCount = _writer?.SyncCount ?? 0,
+            BatchCount = _writer?.BatchCount ?? 0,
+            QueueDepth = _writer?.QueueDepth ?? 0,
             OpenReadHandles = _handles.Count,
             Recovery = _recovery,
         };
@@ -367,13 +415,13 @@ public sealed class EventStore : IEventStore
 
         try
         {
-            _writer.Complete(_options.ShutdownDrainTimeout);
+            _writer?.Complete(_options.ShutdownDrainTimeout);
         }
         finally
         {
-            _writer.Dispose();
+            _writer?.Dispose();
             _handles.Dispose();
-            _lock.Dispose();
+            _lock?.Dispose();
         }
     }
 
@@ -392,6 +440,9 @@ public sealed class EventStore : IEventStore
 
     internal StoreIndex Index => _index;
 
+    private StoreWriter Writer => _writer ?? throw new InvalidOperationException(
+        $"The store over \"{_directory}\" was opened read-only (EventStore.OpenReadOnly): appends, Sync and Snapshot need a store opened for writing.");
+
     private string SegmentPath(int segmentId) => Path.Combine(_directory, FrameFormat.SegmentFileName(segmentId));
 
     private void RunControl(CommandKind kind, string? destination)
@@ -402,7 +453,7 @@ public sealed class EventStore : IEventStore
         command.Destination = destination;
         try
         {
-            _writer.Execute(command);
+            Writer.Execute(command);
         }
         catch
         {
@@ -416,6 +467,7 @@ public sealed class EventStore : IEventStore
     private WriteCommand PrepareSync(in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options)
     {
         ThrowIfDisposed();
+        _ = Writer; // read-only: fail before validating
         options ??= AppendOptions.Default;
         Validate(coordinate, kind, payload.Length, options);
         WriteCommand command = WriteCommand.RentSync();
@@ -602,6 +654,19 @@ public sealed class EventStore : IEventStore
 
     private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
     {
+        List<int> ids = ListSegments();
+        if (ids.Count == 0)
+        {
+            SafeFileHandle created = StoreWriter.CreateSegment(_directory, 1, time, out int createdHeader);
+            return (created, 1, createdHeader, createdHeader, RecoveryReport.Clean);
+        }
+
+        return RecoverScanned(time, ids);
+    }
+
+    /// <summary>The segment ids in the directory, ascending; a gap is a <see cref="CorruptSegmentException"/>.</summary>
+    private List<int> ListSegments()
+    {
         List<int> ids = new();
         foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
         {
@@ -620,12 +685,36 @@ public sealed class EventStore : IEventStore
             }
         }
 
-        if (ids.Count == 0)
+        return ids;
+    }
+
+    /// <summary>Indexes every segment without changing any file: a torn tail or header of the last segment is ignored and reported.</summary>
+    private RecoveryReport ScanReadOnly()
+    {
+        List<int> ids = ListSegments();
+        long ignoredBytes = 0;
+        long ignoredAt = -1;
+        string? reason = null;
+        lock (_index.SyncRoot)
         {
-            SafeFileHandle created = StoreWriter.CreateSegment(_directory, 1, time, out int createdHeader);
-            return (created, 1, createdHeader, createdHeader, RecoveryReport.Clean);
+            for (int i = 0; i < ids.Count; i++)
+            {
+                using SafeFileHandle handle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                SegmentScanner.ScanResult result = SegmentScanner.Scan(handle, ids[i], isLast: i == ids.Count - 1, AddRecovered);
+                if (result.TruncationReason is not null)
+                {
+                    ignoredAt = result.Header is null ? 0 : result.ValidEnd;
+                    ignoredBytes = RandomAccess.GetLength(handle) - ignoredAt;
+                    reason = result.TruncationReason + " (read-only: ignored, the file is left as it is)";
+                }
+            }
         }
 
+        return new RecoveryReport(ids.Count, 0, ignoredBytes, ignoredAt, reason);
+    }
+
+    private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) RecoverScanned(TimeProvider time, List<int> ids)
+    {
         int scanned = 0;
         long truncatedBytes = 0;
         long truncatedAt = -1;
