@@ -50,6 +50,8 @@ internal sealed class StoreWriter : IDisposable
     private long _lastWall;
     private uint _lastCounter;
     private long _unsynced;
+    private long _batchStartTail; // _tail when the batch being processed started
+    private int _batchStartSegment;
     private volatile Exception? _fault;
     private volatile bool _abandonQueue;
     private volatile bool _closed;
@@ -296,6 +298,7 @@ internal sealed class StoreWriter : IDisposable
         catch (Exception ex)
         {
             _fault = ex;
+            DiscardUnacknowledged();
             WriterCrashedException crashed = Crashed(ex);
 
             // Commands completed during staging (validation failures, idempotent repeats) are not touched again:
@@ -322,6 +325,37 @@ internal sealed class StoreWriter : IDisposable
         }
     }
 
+    /// <summary>
+    /// After a failed batch, cuts off whatever of it reached the active segment (a write can fail halfway, after some
+    /// whole frames went in), so a reopen does not bring back appends whose callers got WriterCrashedException.
+    /// Best effort: when the disk refuses this too, or the batch rotated into a new segment, recovery sees those
+    /// frames as written.
+    /// </summary>
+    private void DiscardUnacknowledged()
+    {
+        if (_segmentId != _batchStartSegment)
+        {
+            return;
+        }
+
+        try
+        {
+            // The file length, not _tail: a write that failed halfway did not advance _tail.
+            if (RandomAccess.GetLength(_segment) <= _batchStartTail)
+            {
+                return;
+            }
+
+            RandomAccess.SetLength(_segment, _batchStartTail);
+            _tail = _batchStartTail;
+            NativeFile.Sync(_segment, SyncMode.All);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // the writer is faulted already; the original error is the one reported
+        }
+    }
+
     private static bool WaitForWork(ChannelReader<WriteCommand> reader)
     {
         // Spin briefly first: a synchronous appender usually sends the next command within microseconds.
@@ -341,6 +375,8 @@ internal sealed class StoreWriter : IDisposable
 
     private void ProcessBatch()
     {
+        _batchStartTail = _tail;
+        _batchStartSegment = _segmentId;
         _buffer.Reset();
         _staged.Clear();
         _pendingEntities.Clear();
