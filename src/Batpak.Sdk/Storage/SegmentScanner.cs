@@ -189,13 +189,14 @@ internal static class SegmentScanner
     /// <summary>
     /// Whether a frame that passes its CRC, decodes, and carries a global sequence above <paramref name="afterGlobal"/>
     /// starts at any offset in <c>[from, fileLength)</c>: evidence that bad bytes before it are damage inside
-    /// written data, not a torn tail. Only offsets whose body starts with the array-16/32 marker every frame body
-    /// has are checked further, so the search is a linear pass with rare CRC checks. It runs only on the
+    /// written data, not a torn tail. Only offsets whose body starts like every frame body (an array-16 header of
+    /// at least <see cref="FrameFormat.MinBodyFieldCount"/> fields) and whose length fits the file are read and
+    /// CRC-checked, so the search is a linear pass with rare reads even over random bytes. It runs only on the
     /// failure path. A frame embedded in a torn frame's payload counts only if its sequence is newer than the log's.
     /// </summary>
     private static bool LaterFrameExists(SafeFileHandle handle, long from, long fileLength, long afterGlobal)
     {
-        const int probe = FrameFormat.FrameHeaderSize + 1;
+        const int probe = FrameFormat.FrameHeaderSize + 3; // length, CRC, array-16 marker and count
         byte[] window = ArrayPool<byte>.Shared.Rent(ChunkBytes + probe);
         try
         {
@@ -210,8 +211,8 @@ internal static class SegmentScanner
                 int candidates = Math.Min(ChunkBytes, count - probe + 1);
                 for (int i = 0; i < candidates; i++)
                 {
-                    byte marker = window[i + FrameFormat.FrameHeaderSize];
-                    if (marker is not (0xDC or 0xDD))
+                    int body = i + FrameFormat.FrameHeaderSize;
+                    if (window[body] != 0xDC || window[body + 1] != 0 || window[body + 2] < FrameFormat.MinBodyFieldCount)
                     {
                         continue;
                     }

@@ -435,6 +435,35 @@ public sealed class CorruptionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Open_LargeTornFrameAndLargeRandomTail_AreCutWithoutAQuadraticSearch()
+    {
+        // Recovery looks for a good frame at every offset after a bad one; over megabytes of random bytes that
+        // search must stay linear (it only reads candidates that start like a frame body).
+        using var dir = new TempDirectory();
+        var random = new Random(99);
+        byte[] big = new byte[3 * 1024 * 1024];
+        random.NextBytes(big);
+        AppendReceipt first, torn;
+        using (EventStore store = TestEvents.Open(dir.Path))
+        {
+            first = store.Append(Entities[0], TestEvents.Created, TestEvents.Payload(1));
+            torn = store.Append(Entities[0], TestEvents.Created, big);
+        }
+
+        string segment = dir.Combine("000001.fbat");
+        Truncate(segment, torn.Position.Offset + (torn.Position.Length / 2));
+        byte[] tail = new byte[8 * 1024 * 1024];
+        random.NextBytes(tail);
+        File.AppendAllBytes(segment, tail);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using EventStore reopened = TestEvents.Open(dir.Path);
+        output.WriteLine($"recovery over {new FileInfo(segment).Length} bytes took {clock.ElapsedMilliseconds} ms: {reopened.GetStats().Recovery}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"recovery took {clock.Elapsed}");
+        Assert.Equal(torn.Position.Offset, reopened.GetStats().Recovery.TruncatedAtOffset);
+        Assert.Equal([first.EventId], reopened.ReadAll(0).Events.Select(e => e.Id));
+    }
+
+    [Fact]
     public void Open_MissingSegmentInTheMiddle_ThrowsNamingTheMissingId()
     {
         using var fixture = new Fixture(45);
