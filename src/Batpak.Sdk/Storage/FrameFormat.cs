@@ -149,6 +149,19 @@ internal static class FrameFormat
                 return null;
             }
 
+            for (int i = 5; i < count; i++)
+            {
+                reader.Skip(); // fields of a newer minor format: ignored
+            }
+
+            // The header has no checksum: the length prefix must at least agree with the header it frames, or the
+            // first frame would be looked for in the wrong place.
+            if (reader.Consumed != headerLength)
+            {
+                problem = $"the header length says {headerLength} bytes but the header is {reader.Consumed} bytes";
+                return null;
+            }
+
             if (compactedFrom is 0 || compactedFrom > id)
             {
                 problem = $"implausible compacted-from id {compactedFrom} for segment {id}";
@@ -157,8 +170,9 @@ internal static class FrameFormat
 
             return new SegmentHeader(version, flags, created, (int)id, SegmentPreambleSize + (int)headerLength, (int)compactedFrom);
         }
-        catch (MessagePackSerializationException ex)
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException)
         {
+            // MessagePackReader reports a short or out-of-range value as EndOfStreamException / OverflowException.
             problem = "the header is not valid MessagePack: " + ex.Message;
             return null;
         }
@@ -243,6 +257,20 @@ internal static class FrameFormat
     /// <see cref="FormatException"/> for malformed bodies.
     /// </summary>
     public static FrameFields ReadBody(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            return ReadBodyUnchecked(body, out payload);
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException)
+        {
+            // MessagePackReader reports some malformed input (a bin length past the end, an out-of-range integer)
+            // with these BCL exceptions; every caller treats a malformed body as FormatException.
+            throw new FormatException("the frame body is malformed MessagePack: " + ex.Message, ex);
+        }
+    }
+
+    private static FrameFields ReadBodyUnchecked(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
     {
         var reader = new MessagePackReader(body);
         int count = reader.ReadArrayHeader();

@@ -40,7 +40,10 @@ internal static class SegmentScanner
             if (header is null)
             {
                 // A last segment shorter than a whole header was torn while being created: nothing was ever acknowledged in it.
-                bool tornCreation = isLast && (fileLength < FrameFormat.SegmentPreambleSize || problem!.Contains("torn", StringComparison.Ordinal));
+                // A header torn by a crash is followed by nothing; when a good frame follows, the header was damaged
+                // later (its length field, say) and recreating the file would throw acknowledged events away.
+                bool tornCreation = isLast && (fileLength < FrameFormat.SegmentPreambleSize || problem!.Contains("torn", StringComparison.Ordinal))
+                    && !LaterFrameExists(handle, FrameFormat.SegmentPreambleSize, fileLength, afterGlobal: -1);
                 if (tornCreation)
                 {
                     return new ScanResult(0, 0, "the segment header is torn: " + problem, null);
@@ -58,6 +61,7 @@ internal static class SegmentScanner
             long bufferStart = 0; // file offset of buffer[0]
             int bufferLength = headerProbe;
             long frames = 0;
+            long lastGlobal = -1; // of the last good frame
             var batch = new List<(FrameFormat.FrameFields Fields, DiskPosition Position)>();
             long batchStart = -1;
             while (offset < fileLength)
@@ -104,6 +108,7 @@ internal static class SegmentScanner
                             }
 
                             var position = new DiskPosition(segmentId, offset, frameLength);
+                            lastGlobal = fields.GlobalSequence;
                             if (batchStart >= 0 && fields.BatchRemaining != batch[^1].Fields.BatchRemaining - 1)
                             {
                                 throw new CorruptSegmentException(segmentId, offset, $"the frame breaks the atomic batch that starts at offset {batchStart} ({batch[^1].Fields.BatchRemaining - 1} more frames expected, this one says {fields.BatchRemaining})");
@@ -153,7 +158,9 @@ internal static class SegmentScanner
                     bad += $", inside the atomic batch that starts at offset {batchStart}; the whole batch is dropped";
                 }
 
-                if (length > 0 && ValidFrameFollows(handle, offset + FrameFormat.FrameHeaderSize + length, fileLength))
+                // The frame's own length field may be the damaged part, so look for a later frame at every offset, not
+                // only where this frame claims to end.
+                if (LaterFrameExists(handle, offset + 1, fileLength, lastGlobal))
                 {
                     throw new CorruptSegmentException(segmentId, offset, bad + "; valid frames follow it, so this is damage inside acknowledged data, not a torn tail");
                 }
@@ -179,47 +186,95 @@ internal static class SegmentScanner
         }
     }
 
-    private static bool ValidFrameFollows(SafeFileHandle handle, long next, long fileLength)
+    /// <summary>
+    /// Whether a frame that passes its CRC, decodes, and carries a global sequence above <paramref name="afterGlobal"/>
+    /// starts at any offset in <c>[from, fileLength)</c>: evidence that bad bytes before it are damage inside
+    /// written data, not a torn tail. Only offsets whose body starts like every frame body (an array-16 header of
+    /// at least <see cref="FrameFormat.MinBodyFieldCount"/> fields) and whose length fits the file are read and
+    /// CRC-checked, so the search is a linear pass with rare reads even over random bytes. It runs only on the
+    /// failure path. A frame embedded in a torn frame's payload counts only if its sequence is newer than the log's.
+    /// </summary>
+    private static bool LaterFrameExists(SafeFileHandle handle, long from, long fileLength, long afterGlobal)
     {
-        if (next + FrameFormat.FrameHeaderSize > fileLength)
-        {
-            return false;
-        }
-
-        Span<byte> head = stackalloc byte[FrameFormat.FrameHeaderSize];
-        if (RandomAccess.Read(handle, head, next) != head.Length)
-        {
-            return false;
-        }
-
-        uint length = BinaryPrimitives.ReadUInt32BigEndian(head);
-        if (length == 0 || length > MaxScannedFrameBytes || next + FrameFormat.FrameHeaderSize + length > fileLength)
-        {
-            return false;
-        }
-
-        byte[] frame = ArrayPool<byte>.Shared.Rent((int)length + FrameFormat.FrameHeaderSize);
+        const int probe = FrameFormat.FrameHeaderSize + 3; // length, CRC, array-16 marker and count
+        byte[] window = ArrayPool<byte>.Shared.Rent(ChunkBytes + probe);
         try
         {
-            Span<byte> span = frame.AsSpan(0, (int)length + FrameFormat.FrameHeaderSize);
-            int read = 0;
-            while (read < span.Length)
+            for (long start = from; start + probe <= fileLength; start += ChunkBytes)
             {
-                int n = RandomAccess.Read(handle, span[read..], next + read);
-                if (n == 0)
+                int count = (int)Math.Min(ChunkBytes + probe, fileLength - start);
+                if (!TryReadExactly(handle, window.AsSpan(0, count), start))
                 {
                     return false;
                 }
 
-                read += n;
+                int candidates = Math.Min(ChunkBytes, count - probe + 1);
+                for (int i = 0; i < candidates; i++)
+                {
+                    int body = i + FrameFormat.FrameHeaderSize;
+                    if (window[body] != 0xDC || window[body + 1] != 0 || window[body + 2] < FrameFormat.MinBodyFieldCount)
+                    {
+                        continue;
+                    }
+
+                    uint length = BinaryPrimitives.ReadUInt32BigEndian(window.AsSpan(i));
+                    if (length >= 3 && length <= MaxScannedFrameBytes && start + i + FrameFormat.FrameHeaderSize + length <= fileLength
+                        && IsNewerFrame(handle, start + i, (int)length, afterGlobal))
+                    {
+                        return true;
+                    }
+                }
             }
 
-            return FrameFormat.CrcMatches(span);
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(window);
+        }
+    }
+
+    private static bool IsNewerFrame(SafeFileHandle handle, long offset, int length, long afterGlobal)
+    {
+        byte[] frame = ArrayPool<byte>.Shared.Rent(length + FrameFormat.FrameHeaderSize);
+        try
+        {
+            Span<byte> span = frame.AsSpan(0, length + FrameFormat.FrameHeaderSize);
+            if (!TryReadExactly(handle, span, offset) || !FrameFormat.CrcMatches(span))
+            {
+                return false;
+            }
+
+            try
+            {
+                return FrameFormat.ReadBody(frame.AsMemory(FrameFormat.FrameHeaderSize, length), out _).GlobalSequence > afterGlobal;
+            }
+            catch (Exception ex) when (ex is MessagePackSerializationException or FormatException or EndOfStreamException or OverflowException)
+            {
+                return false;
+            }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(frame);
         }
+    }
+
+    private static bool TryReadExactly(SafeFileHandle handle, Span<byte> destination, long offset)
+    {
+        int read = 0;
+        while (read < destination.Length)
+        {
+            int n = RandomAccess.Read(handle, destination[read..], offset + read);
+            if (n == 0)
+            {
+                return false;
+            }
+
+            read += n;
+        }
+
+        return true;
     }
 
     private static void EnsureBuffered(SafeFileHandle handle, ref byte[] buffer, ref long bufferStart, ref int bufferLength, long offset, int needed, long fileLength, int segmentId)

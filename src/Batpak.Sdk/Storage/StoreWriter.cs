@@ -343,8 +343,38 @@ internal sealed class StoreWriter : IDisposable
             if (!TryRestart(ex))
             {
                 _fault = ex;
+                DiscardUnacknowledged();
                 _channel.Writer.TryComplete(); // the writer thread fails whatever is still queued
             }
+        }
+    }
+
+    /// <summary>
+    /// When the writer faults for good, cuts off whatever of the failed batch reached the active segment (a write can
+    /// fail halfway, after some whole frames went in), so a reopen does not bring back appends whose callers got
+    /// <see cref="WriterCrashedException"/>. Best effort: when the disk refuses this too, or the batch rotated into a
+    /// new segment, recovery sees those frames as written.
+    /// </summary>
+    private void DiscardUnacknowledged()
+    {
+        if (_segmentId != _batchStartSegment)
+        {
+            return;
+        }
+
+        try
+        {
+            // The file length, not _tail: a write that failed halfway did not advance _tail.
+            if (RandomAccess.GetLength(_segment) > _batchStartTail)
+            {
+                RandomAccess.SetLength(_segment, _batchStartTail);
+                _tail = _batchStartTail;
+                NativeFile.Sync(_segment, SyncMode.All);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The writer is faulted already; the original error is the one reported.
         }
     }
 

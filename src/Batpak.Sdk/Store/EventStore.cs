@@ -24,10 +24,10 @@ public sealed class EventStore : IEventStore
 {
     private readonly BatpakOptions _options;
     private readonly string _directory;
-    private readonly DirectoryLock _lock;
+    private readonly DirectoryLock? _lock; // null when read-only
     private readonly StoreIndex _index = new();
     private readonly FileHandleCache _handles;
-    private readonly StoreWriter _writer;
+    private readonly StoreWriter? _writer; // null when read-only
     private readonly RecoveryReport _recovery;
     private readonly CommitNotifier _notifier = new();
     private readonly Lock _compactionLock = new();
@@ -47,6 +47,11 @@ public sealed class EventStore : IEventStore
     /// <exception cref="StoreLockedException">Another store has the directory open.</exception>
     /// <exception cref="CorruptSegmentException">A segment is damaged where recovery may not repair it.</exception>
     public EventStore(BatpakOptions options, TimeProvider? timeProvider = null)
+        : this(options, timeProvider, readOnly: false)
+    {
+    }
+
+    private EventStore(BatpakOptions options, TimeProvider? timeProvider, bool readOnly)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
@@ -54,6 +59,27 @@ public sealed class EventStore : IEventStore
         TimeProvider time = timeProvider ?? TimeProvider.System;
         _time = time;
         _directory = Path.GetFullPath(_options.DataDirectory);
+        if (readOnly)
+        {
+            if (!Directory.Exists(_directory))
+            {
+                throw new DirectoryNotFoundException($"The data directory \"{_directory}\" does not exist; a read-only store does not create it.");
+            }
+
+            _handles = new FileHandleCache(_options.FileHandleBudget, SegmentPath);
+            try
+            {
+                _recovery = ScanReadOnly();
+            }
+            catch
+            {
+                _handles.Dispose();
+                throw;
+            }
+
+            return;
+        }
+
         Directory.CreateDirectory(_directory);
         _lock = DirectoryLock.Acquire(_directory);
         _handles = new FileHandleCache(_options.FileHandleBudget, SegmentPath, id => _writer is not null && id < _writer.ActiveSegmentId);
@@ -69,6 +95,25 @@ public sealed class EventStore : IEventStore
             throw;
         }
     }
+
+    /// <summary>
+    /// Opens the store in <paramref name="dataDirectory"/> for reading only, also while another store (in this or
+    /// another process) writes to it: no lock is taken, no file is created, cut or synced, and no writer thread runs.
+    /// The store sees the events acknowledged when it opened (a torn tail is ignored, not cut); later appends of the
+    /// writer are not seen. Appends, <c>Sync</c>, <c>Snapshot</c> and <c>Compact</c> throw <see cref="InvalidOperationException"/>.
+    /// </summary>
+    /// <param name="dataDirectory">An existing data directory.</param>
+    /// <param name="fileHandleBudget">The most segment read handles kept open.</param>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="CorruptSegmentException">A segment is damaged (other than a torn tail of the last one).</exception>
+    public static EventStore OpenReadOnly(string dataDirectory, int fileHandleBudget = 64)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
+        return new EventStore(new BatpakOptions { DataDirectory = dataDirectory, FileHandleBudget = fileHandleBudget }, timeProvider: null, readOnly: true);
+    }
+
+    /// <summary><see langword="true"/> for a store opened with <see cref="OpenReadOnly"/>.</summary>
+    public bool IsReadOnly => _writer is null;
 
     /// <summary>Opens (or creates) a store in <paramref name="dataDirectory"/> with default settings.</summary>
     public static EventStore Open(string dataDirectory)
@@ -92,7 +137,7 @@ public sealed class EventStore : IEventStore
         WriteCommand command = PrepareSync(coordinate, kind, payload, options);
         try
         {
-            _writer.Execute(command);
+            Writer.Execute(command);
         }
         catch
         {
@@ -106,8 +151,9 @@ public sealed class EventStore : IEventStore
     /// <inheritdoc />
     public IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false)
     {
-        ArgumentNullException.ThrowIfNull(events);
         ThrowIfDisposed();
+        _ = Writer; // read-only: fail before validating
+        ArgumentNullException.ThrowIfNull(events);
         if (events.Count == 0)
         {
             throw new ArgumentException("The batch is empty.", nameof(events));
@@ -137,7 +183,7 @@ public sealed class EventStore : IEventStore
         command.Durable = durable;
         try
         {
-            _writer.Execute(command);
+            Writer.Execute(command);
         }
         catch
         {
@@ -164,6 +210,7 @@ public sealed class EventStore : IEventStore
     public async ValueTask<AppendReceipt> AppendAsync(Coordinate coordinate, EventKind kind, ReadOnlyMemory<byte> payload, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        _ = Writer; // read-only: fail before validating
         options ??= AppendOptions.Default;
         Validate(coordinate, kind, payload.Length, options);
         WriteCommand command = WriteCommand.CreateAsync();
@@ -175,7 +222,7 @@ public sealed class EventStore : IEventStore
         command.Durable = true;
         try
         {
-            await _writer.EnqueueAsync(command, cancellationToken).ConfigureAwait(false);
+            await Writer.EnqueueAsync(command, cancellationToken).ConfigureAwait(false);
         }
         catch (System.Threading.Channels.ChannelClosedException ex)
         {
@@ -380,7 +427,8 @@ public sealed class EventStore : IEventStore
         lock (_compactionLock)
         {
             ThrowIfDisposed();
-            int activeId = _writer.ActiveSegmentId;
+            _ = Writer; // read-only stores never change files
+            int activeId = Writer.ActiveSegmentId;
             var groups = new List<List<int>>();
             List<int>? current = null;
             long currentBytes = 0;
@@ -412,7 +460,7 @@ public sealed class EventStore : IEventStore
 
                 (string temporary, SegmentCompactor.GroupResult result) = SegmentCompactor.WriteGroup(
                     _directory, group, options, _time, (fields, payload, position) => Materialize(fields, payload, position));
-                _writer.RunExclusive(() => SwapIn(group, temporary, result));
+                Writer.RunExclusive(() => SwapIn(group, temporary, result));
                 before += group.Count;
                 after++;
                 kept += result.Kept;
@@ -432,6 +480,8 @@ public sealed class EventStore : IEventStore
     /// <inheritdoc />
     public void Snapshot(string destinationDirectory)
     {
+        ThrowIfDisposed();
+        _ = Writer; // read-only: fail before validating
         ArgumentException.ThrowIfNullOrWhiteSpace(destinationDirectory);
         string destination = Path.GetFullPath(destinationDirectory);
         if (string.Equals(destination.TrimEnd(Path.DirectorySeparatorChar), _directory.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
@@ -469,11 +519,11 @@ public sealed class EventStore : IEventStore
             SegmentCount = segments,
             BytesOnDisk = bytes,
             NextGlobalSequence = _index.NextGlobalSequence,
-            SyncCount = _writer.SyncCount,
-            BatchCount = _writer.BatchCount,
-            WriterRestarts = _writer.RestartCount,
-            IsWriterFaulted = _writer.Fault is not null,
-            QueueDepth = _writer.QueueDepth,
+            SyncCount = _writer?.SyncCount ?? 0,
+            BatchCount = _writer?.BatchCount ?? 0,
+            WriterRestarts = _writer?.RestartCount ?? 0,
+            IsWriterFaulted = _writer?.Fault is not null,
+            QueueDepth = _writer?.QueueDepth ?? 0,
             OpenReadHandles = _handles.Count,
             Recovery = _recovery,
         };
@@ -489,7 +539,7 @@ public sealed class EventStore : IEventStore
 
         try
         {
-            _writer.Complete(_options.ShutdownDrainTimeout);
+            _writer?.Complete(_options.ShutdownDrainTimeout);
         }
         finally
         {
@@ -508,9 +558,9 @@ public sealed class EventStore : IEventStore
                 subscription.Complete();
             }
 
-            _writer.Dispose();
+            _writer?.Dispose();
             _handles.Dispose();
-            _lock.Dispose();
+            _lock?.Dispose();
         }
     }
 
@@ -527,7 +577,8 @@ public sealed class EventStore : IEventStore
 
     internal FileHandleCache Handles => _handles;
 
-    internal StoreWriter Writer => _writer;
+    internal StoreWriter Writer => _writer ?? throw new InvalidOperationException(
+        $"The store over \"{_directory}\" was opened read-only (EventStore.OpenReadOnly): appends, Sync, Snapshot and Compact need a store opened for writing.");
 
     internal CommitNotifier Notifier => _notifier;
 
@@ -753,7 +804,7 @@ public sealed class EventStore : IEventStore
         command.Destination = destination;
         try
         {
-            _writer.Execute(command);
+            Writer.Execute(command);
         }
         catch
         {
@@ -767,6 +818,7 @@ public sealed class EventStore : IEventStore
     private WriteCommand PrepareSync(in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options)
     {
         ThrowIfDisposed();
+        _ = Writer; // read-only: fail before validating
         options ??= AppendOptions.Default;
         Validate(coordinate, kind, payload.Length, options);
         WriteCommand command = WriteCommand.RentSync();
@@ -954,17 +1006,24 @@ public sealed class EventStore : IEventStore
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-    private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
+    /// <summary>
+    /// The ids of the segments that hold the store's events, ascending. Leftovers of a compaction that crashed (its
+    /// temporary output; the segments its renamed output replaced) are deleted when <paramref name="repair"/> is set
+    /// and skipped otherwise. A missing segment is a <see cref="CorruptSegmentException"/>.
+    /// </summary>
+    private List<int> LiveSegmentIds(bool repair)
     {
-        // A compaction that crashed before its rename leaves only a temporary output: delete it.
-        foreach (string leftover in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension + SegmentCompactor.TemporaryExtension))
+        if (repair)
         {
-            File.Delete(leftover);
+            foreach (string leftover in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension + SegmentCompactor.TemporaryExtension))
+            {
+                File.Delete(leftover);
+            }
         }
 
-        // A compaction that crashed after its rename leaves the segments its output replaced: delete them.
         List<int> ids = ListSegments().Select(s => s.Id).ToList();
         var compactedFrom = new Dictionary<int, int>();
+        var replaced = new HashSet<int>();
         foreach (int id in ids)
         {
             FrameFormat.SegmentHeader? header = ReadHeader(SegmentPath(id));
@@ -972,14 +1031,18 @@ public sealed class EventStore : IEventStore
             if (header is not null && header.Value.CompactedFrom < id)
             {
                 compactedFrom[id] = header.Value.CompactedFrom;
-                for (int replaced = header.Value.CompactedFrom; replaced < id; replaced++)
+                for (int old = header.Value.CompactedFrom; old < id; old++)
                 {
-                    File.Delete(SegmentPath(replaced));
+                    replaced.Add(old);
+                    if (repair)
+                    {
+                        File.Delete(SegmentPath(old));
+                    }
                 }
             }
         }
 
-        ids = ListSegments().Select(s => s.Id).ToList();
+        ids.RemoveAll(replaced.Contains);
         for (int i = 1; i < ids.Count; i++)
         {
             bool follows = ids[i] == ids[i - 1] + 1 || (compactedFrom.TryGetValue(ids[i], out int from) && from == ids[i - 1] + 1);
@@ -989,6 +1052,37 @@ public sealed class EventStore : IEventStore
             }
         }
 
+        return ids;
+    }
+
+    /// <summary>Indexes every segment without changing any file: a torn tail or header of the last segment is ignored and reported.</summary>
+    private RecoveryReport ScanReadOnly()
+    {
+        List<int> ids = LiveSegmentIds(repair: false);
+        long ignoredBytes = 0;
+        long ignoredAt = -1;
+        string? reason = null;
+        lock (_index.SyncRoot)
+        {
+            for (int i = 0; i < ids.Count; i++)
+            {
+                using SafeFileHandle handle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                SegmentScanner.ScanResult result = SegmentScanner.Scan(handle, ids[i], isLast: i == ids.Count - 1, AddRecovered);
+                if (result.TruncationReason is not null)
+                {
+                    ignoredAt = result.Header is null ? 0 : result.ValidEnd;
+                    ignoredBytes = RandomAccess.GetLength(handle) - ignoredAt;
+                    reason = result.TruncationReason + " (read-only: ignored, the file is left as it is)";
+                }
+            }
+        }
+
+        return new RecoveryReport(ids.Count, ignoredBytes, ignoredAt, reason);
+    }
+
+    private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
+    {
+        List<int> ids = LiveSegmentIds(repair: true);
         if (ids.Count == 0)
         {
             SafeFileHandle created = StoreWriter.CreateSegment(_directory, 1, time, out int createdHeader);
