@@ -60,6 +60,7 @@ public sealed class ProjectionEngine
     /// <exception cref="ArgumentException"><paramref name="entity"/> is not a valid entity.</exception>
     /// <exception cref="EventDecodeException">An event of a known kind does not decode.</exception>
     /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    /// <exception cref="IOException">The cache could not write the folded state (an on-disk cache on a full or read-only disk).</exception>
     public TState Project<TState>(string entity, Freshness freshness)
         where TState : IProjection<TState>
     {

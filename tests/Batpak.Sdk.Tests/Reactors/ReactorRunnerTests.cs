@@ -332,6 +332,57 @@ public class ReactorRunnerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new ReactorRunner(store, new ReserveStock(), new ReactorOptions { MaxBackoff = TimeSpan.Zero }));
     }
 
+    [Fact]
+    public async Task Runner_UntypedReactor_EmitsRawEvents_AndSeesUnknownKinds()
+    {
+        using var dir = new TempDirectory();
+        await using EventStore store = TestEvents.Open(dir.Path);
+        AppendReceipt source = store.Append(new Coordinate("raw:1", "default"), TestEvents.Created, TestEvents.Payload(1));
+        var reactor = new UntypedReactor();
+        await using var runner = new ReactorRunner(store, reactor, s_fast);
+        runner.Start();
+
+        await Eventually(() => runner.ReactionsAppended == 1, "one raw reaction");
+
+        StoredEvent derived = store.Stream("raw-derived:1").Single();
+        Assert.Equal(TestEvents.Updated, derived.Kind);
+        Assert.Equal(TestEvents.Payload(1), derived.Payload.ToArray());
+        Assert.Equal(source.EventId, derived.Header.CausationId);
+        Assert.False(reactor.SawKnownEvent);
+    }
+
+    [Fact]
+    public void ReactionOutput_Emit_RejectsInvalidCoordinate_AndCopiesPayload()
+    {
+        var output = new ReactionOutput("default");
+        byte[] payload = [1, 2, 3];
+
+        output.Emit(new Coordinate("x:1", "s"), TestEvents.Created, payload);
+        payload[0] = 9;
+
+        Assert.Equal(1, output.Count);
+        Assert.Equal(1, output.Events[0].Payload[0]);
+        Assert.Throws<ArgumentException>(() => output.Emit(default, TestEvents.Created, payload));
+        Assert.Equal("default", output.DefaultScope);
+    }
+
+    /// <summary>Copies every Created event of a "raw:" entity to a "raw-derived:" entity as Updated.</summary>
+    private sealed class UntypedReactor : IReactor
+    {
+        public bool SawKnownEvent { get; private set; }
+
+        public string Name => "untyped";
+
+        public Region Region => Region.ForEntityPrefix("raw:");
+
+        public void React(TypedEvent source, ReactionOutput output)
+        {
+            SawKnownEvent |= source.IsKnown;
+            string id = source.Raw.Coordinate.Entity["raw:".Length..];
+            output.Emit(new Coordinate("raw-derived:" + id, source.Raw.Coordinate.Scope), TestEvents.Updated, source.Raw.Payload.Span);
+        }
+    }
+
     /// <summary>Emits another OrderSubmitted for each one: its output is inside its own region.</summary>
     private sealed class EchoReactor : IReactor
     {
