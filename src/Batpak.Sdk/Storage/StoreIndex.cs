@@ -346,6 +346,37 @@ internal sealed class StoreIndex
         }
     }
 
+    /// <summary>A cursor over one entity's events from <paramref name="fromSequence"/> on: a binary search finds the start, so nothing before it is read.</summary>
+    public RegionCursor OpenEntityCursor(string entity, long fromSequence)
+    {
+        lock (_lock)
+        {
+            long endGlobal = NextGlobalSequence;
+            if (!_entities.TryGetValue(entity, out EntityStream? stream))
+            {
+                return new RegionCursor(this, Region.All, null, 0, 0, endGlobal);
+            }
+
+            List<int> positions = stream.Positions;
+            int lo = 0;
+            int hi = positions.Count;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (At(positions[mid]).EntitySequence < fromSequence)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            return new RegionCursor(this, Region.All, positions, lo, positions.Count, endGlobal);
+        }
+    }
+
     /// <summary>Positions of one correlation (root first when present), as of the call.</summary>
     public List<IndexEntry> CollectCorrelation(EventId correlationId)
     {

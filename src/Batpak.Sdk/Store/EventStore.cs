@@ -261,21 +261,10 @@ public sealed class EventStore : IEventStore
     /// <inheritdoc />
     public IEnumerable<StoredEvent> Stream(string entity, long fromSequence = 0)
     {
+        Coordinate.Validate(entity, nameof(entity));
         ArgumentOutOfRangeException.ThrowIfNegative(fromSequence);
-        Region region = Region.ForEntity(entity);
         ThrowIfDisposed();
-        return fromSequence == 0 ? Enumerate(_index.OpenCursor(region)) : FromSequence(Enumerate(_index.OpenCursor(region)), fromSequence);
-
-        static IEnumerable<StoredEvent> FromSequence(IEnumerable<StoredEvent> events, long from)
-        {
-            foreach (StoredEvent e in events)
-            {
-                if (e.Header.Position.Sequence >= from)
-                {
-                    yield return e;
-                }
-            }
-        }
+        return Enumerate(_index.OpenEntityCursor(entity, fromSequence));
     }
 
     /// <inheritdoc />
