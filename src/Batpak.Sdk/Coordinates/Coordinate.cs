@@ -29,6 +29,16 @@ public readonly record struct Coordinate
         Scope = scope;
     }
 
+    /// <summary>Wraps parts already known to be valid (read back from the index or a checksummed frame).</summary>
+    internal static Coordinate FromTrusted(string entity, string scope) => new(entity, scope, trusted: true);
+
+    private Coordinate(string entity, string scope, bool trusted)
+    {
+        System.Diagnostics.Debug.Assert(trusted && Check(entity) is null && Check(scope) is null);
+        Entity = entity;
+        Scope = scope;
+    }
+
     /// <summary>The stream key. Events of one entity form one ordered, hash-chained stream.</summary>
     public string Entity { get; }
 

@@ -149,10 +149,17 @@ public sealed record Region
     }
 
     /// <summary><see langword="true"/> when an event with these attributes is inside the region.</summary>
-    public bool Matches(in Coordinate coordinate, EventKind kind, long globalSequence, long timestampMicroseconds) =>
-        (Entity is null || string.Equals(Entity, coordinate.Entity, StringComparison.Ordinal))
-        && (EntityPrefix is null || coordinate.Entity.StartsWith(EntityPrefix, StringComparison.Ordinal))
-        && (Scope is null || string.Equals(Scope, coordinate.Scope, StringComparison.Ordinal))
+    /// <exception cref="ArgumentException"><paramref name="coordinate"/> is <c>default</c>.</exception>
+    public bool Matches(in Coordinate coordinate, EventKind kind, long globalSequence, long timestampMicroseconds)
+    {
+        coordinate.EnsureValid(nameof(coordinate));
+        return Matches(coordinate.Entity, coordinate.Scope, kind, globalSequence, timestampMicroseconds);
+    }
+
+    internal bool Matches(string entity, string scope, EventKind kind, long globalSequence, long timestampMicroseconds) =>
+        (Entity is null || string.Equals(Entity, entity, StringComparison.Ordinal))
+        && (EntityPrefix is null || entity.StartsWith(EntityPrefix, StringComparison.Ordinal))
+        && (Scope is null || string.Equals(Scope, scope, StringComparison.Ordinal))
         && Kinds.Matches(kind)
         && globalSequence >= FromGlobalSequence && globalSequence <= ToGlobalSequence
         && timestampMicroseconds >= FromTimestampMicroseconds && timestampMicroseconds <= ToTimestampMicroseconds;

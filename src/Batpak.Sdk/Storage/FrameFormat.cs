@@ -1,0 +1,381 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using System.Text;
+using MessagePack;
+
+namespace Batpak.Storage;
+
+/// <summary>
+/// Constants and codecs of the on-disk format, version 1 (docs/FORMAT.md). Pure functions: no I/O, no state.
+/// </summary>
+/// <remarks>
+/// A segment file is <c>"FBAT"</c> + u32 BE header length + a MessagePack segment header, then frames. A frame is
+/// u32 BE body length + u32 BE CRC-32 (IEEE) of the body + the body, a MessagePack array of
+/// <see cref="BodyFieldCount"/> (or more, for forward compatibility) fields in the order of <see cref="BodyField"/>.
+/// </remarks>
+internal static class FrameFormat
+{
+    public const int FormatVersion = 1;
+    public const int FrameHeaderSize = 8;
+    public const int SegmentPreambleSize = 8; // magic + header length
+    public const int MaxSegmentHeaderBytes = 4096;
+    public const string SegmentExtension = ".fbat";
+    public const int BodyFieldCount = 18;
+    public const int MinBodyFieldCount = 16; // fields 16.. are optional (nil) and may be absent in a future trimmed writer
+
+    public static ReadOnlySpan<byte> Magic => "FBAT"u8;
+
+    /// <summary>Field positions in the frame body array.</summary>
+    public enum BodyField
+    {
+        GlobalSequence = 0,
+        EventId = 1,
+        CorrelationId = 2,
+        CausationId = 3,
+        TimestampMicroseconds = 4,
+        WallMilliseconds = 5,
+        Counter = 6,
+        Depth = 7,
+        EntitySequence = 8,
+        Kind = 9,
+        Flags = 10,
+        PrevHash = 11,
+        Hash = 12,
+        Entity = 13,
+        Scope = 14,
+        Payload = 15,
+        IdempotencyKey = 16,
+        BypassReason = 17,
+    }
+
+    public static string SegmentFileName(int segmentId) => segmentId.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension;
+
+    /// <summary>Parses <c>000042.fbat</c> to 42; false for any other name.</summary>
+    public static bool TryParseSegmentFileName(string fileName, out int segmentId)
+    {
+        segmentId = 0;
+        if (fileName.Length != 6 + SegmentExtension.Length || !fileName.EndsWith(SegmentExtension, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        return int.TryParse(fileName.AsSpan(0, 6), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out segmentId) && segmentId > 0;
+    }
+
+    /// <summary>Writes the segment preamble and header into <paramref name="writer"/>; returns its length.</summary>
+    public static int WriteSegmentHeader(IBufferWriter<byte> writer, int segmentId, long createdMicroseconds)
+    {
+        var header = new ArrayBufferWriter<byte>(64);
+        var mp = new MessagePackWriter(header);
+        mp.WriteArrayHeader(4);
+        mp.Write((ushort)FormatVersion);
+        mp.Write((ushort)0); // flags, reserved
+        mp.Write(createdMicroseconds);
+        mp.Write((ulong)segmentId);
+        mp.Flush();
+
+        Span<byte> preamble = writer.GetSpan(SegmentPreambleSize);
+        Magic.CopyTo(preamble);
+        BinaryPrimitives.WriteUInt32BigEndian(preamble[4..], (uint)header.WrittenCount);
+        writer.Advance(SegmentPreambleSize);
+        writer.Write(header.WrittenSpan);
+        return SegmentPreambleSize + header.WrittenCount;
+    }
+
+    /// <summary>Decoded segment header.</summary>
+    public readonly record struct SegmentHeader(int Version, int Flags, long CreatedMicroseconds, int SegmentId, int Length);
+
+    /// <summary>Parses a segment header; returns null with a reason when the bytes are not a valid header.</summary>
+    public static SegmentHeader? TryReadSegmentHeader(ReadOnlySpan<byte> bytes, out string? problem)
+    {
+        problem = null;
+        if (bytes.Length < SegmentPreambleSize)
+        {
+            problem = $"the file is {bytes.Length} bytes, shorter than the {SegmentPreambleSize}-byte preamble";
+            return null;
+        }
+
+        if (!bytes[..4].SequenceEqual(Magic))
+        {
+            problem = $"wrong magic 0x{Convert.ToHexString(bytes[..4])} (expected \"FBAT\")";
+            return null;
+        }
+
+        uint headerLength = BinaryPrimitives.ReadUInt32BigEndian(bytes[4..]);
+        if (headerLength is 0 or > MaxSegmentHeaderBytes)
+        {
+            problem = $"implausible header length {headerLength}";
+            return null;
+        }
+
+        if (bytes.Length < SegmentPreambleSize + headerLength)
+        {
+            problem = $"the header is torn ({bytes.Length - SegmentPreambleSize} of {headerLength} bytes present)";
+            return null;
+        }
+
+        try
+        {
+            var reader = new MessagePackReader(bytes.Slice(SegmentPreambleSize, (int)headerLength).ToArray());
+            int count = reader.ReadArrayHeader();
+            if (count < 4)
+            {
+                problem = $"the header has {count} fields, expected at least 4";
+                return null;
+            }
+
+            int version = reader.ReadUInt16();
+            int flags = reader.ReadUInt16();
+            long created = reader.ReadInt64();
+            ulong id = reader.ReadUInt64();
+            if (version != FormatVersion)
+            {
+                problem = $"unsupported format version {version} (this build reads version {FormatVersion})";
+                return null;
+            }
+
+            if (id is 0 or > int.MaxValue)
+            {
+                problem = $"implausible segment id {id}";
+                return null;
+            }
+
+            return new SegmentHeader(version, flags, created, (int)id, SegmentPreambleSize + (int)headerLength);
+        }
+        catch (MessagePackSerializationException ex)
+        {
+            problem = "the header is not valid MessagePack: " + ex.Message;
+            return null;
+        }
+    }
+
+    /// <summary>The fields of one frame, as encoded; strings and payload are references, not copies, when decoded with spans.</summary>
+    public struct FrameFields
+    {
+        public long GlobalSequence;
+        public EventId EventId;
+        public EventId CorrelationId;
+        public EventId CausationId; // Empty = none
+        public long TimestampMicroseconds;
+        public long WallMilliseconds;
+        public uint Counter;
+        public uint Depth;
+        public long EntitySequence;
+        public ushort Kind;
+        public ushort Flags;
+        public EventHash PrevHash;
+        public EventHash Hash;
+        public string Entity;
+        public string Scope;
+        public string? IdempotencyKey;
+        public string? BypassReason;
+    }
+
+    /// <summary>
+    /// Encodes a whole frame (8-byte header + body) at the end of <paramref name="writer"/>. Returns the frame length.
+    /// </summary>
+    public static int WriteFrame(PooledBufferWriter writer, in FrameFields f, ReadOnlySpan<byte> payload)
+    {
+        int start = writer.WrittenCount;
+        writer.Advance(FrameHeaderSize, reserve: true);
+        var mp = new MessagePackWriter(writer);
+        mp.WriteArrayHeader(BodyFieldCount);
+        mp.Write(f.GlobalSequence);
+        WriteId(ref mp, f.EventId);
+        WriteId(ref mp, f.CorrelationId);
+        if (f.CausationId.IsEmpty)
+        {
+            mp.WriteNil();
+        }
+        else
+        {
+            WriteId(ref mp, f.CausationId);
+        }
+
+        mp.Write(f.TimestampMicroseconds);
+        mp.Write(f.WallMilliseconds);
+        mp.Write(f.Counter);
+        mp.Write(f.Depth);
+        mp.Write(f.EntitySequence);
+        mp.Write(f.Kind);
+        mp.Write(f.Flags);
+        WriteHash(ref mp, f.PrevHash);
+        WriteHash(ref mp, f.Hash);
+        mp.Write(f.Entity);
+        mp.Write(f.Scope);
+        mp.Write(payload);
+        WriteOptionalString(ref mp, f.IdempotencyKey);
+        WriteOptionalString(ref mp, f.BypassReason);
+        mp.Flush();
+
+        int length = writer.WrittenCount - start;
+        Span<byte> frame = writer.WrittenSpanMutable.Slice(start, length);
+        Span<byte> body = frame[FrameHeaderSize..];
+        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)body.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(frame[4..], Crc32.HashToUInt32(body));
+        return length;
+    }
+
+    /// <summary>Checks a frame's CRC. <paramref name="frame"/> is the whole frame including its 8-byte header.</summary>
+    public static bool CrcMatches(ReadOnlySpan<byte> frame) =>
+        Crc32.HashToUInt32(frame[FrameHeaderSize..]) == BinaryPrimitives.ReadUInt32BigEndian(frame[4..]);
+
+    /// <summary>
+    /// Decodes a frame body (without its 8-byte header). Copies the payload into a new array when
+    /// <paramref name="payload"/> is requested. Throws <see cref="MessagePackSerializationException"/> or
+    /// <see cref="FormatException"/> for malformed bodies.
+    /// </summary>
+    public static FrameFields ReadBody(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
+    {
+        var reader = new MessagePackReader(body);
+        int count = reader.ReadArrayHeader();
+        if (count < MinBodyFieldCount)
+        {
+            throw new FormatException($"the frame body has {count} fields, expected at least {MinBodyFieldCount}");
+        }
+
+        FrameFields f = default;
+        f.GlobalSequence = reader.ReadInt64();
+        f.EventId = ReadId(ref reader);
+        f.CorrelationId = ReadId(ref reader);
+        f.CausationId = reader.TryReadNil() ? EventId.Empty : ReadId(ref reader);
+        f.TimestampMicroseconds = reader.ReadInt64();
+        f.WallMilliseconds = reader.ReadInt64();
+        f.Counter = reader.ReadUInt32();
+        f.Depth = reader.ReadUInt32();
+        f.EntitySequence = reader.ReadInt64();
+        f.Kind = reader.ReadUInt16();
+        f.Flags = reader.ReadUInt16();
+        f.PrevHash = ReadHash(ref reader);
+        f.Hash = ReadHash(ref reader);
+        f.Entity = reader.ReadString() ?? throw new FormatException("the entity is nil");
+        f.Scope = reader.ReadString() ?? throw new FormatException("the scope is nil");
+        ReadOnlySequence<byte>? bytes = reader.ReadBytes();
+        if (bytes is null)
+        {
+            throw new FormatException("the payload is nil");
+        }
+
+        // The body is one contiguous block, so the payload is a slice of it (no copy).
+        long payloadStart = body.Length - reader.Sequence.Slice(bytes.Value.Start).Length;
+        payload = body.Slice((int)payloadStart, (int)bytes.Value.Length);
+        if (count > (int)BodyField.IdempotencyKey)
+        {
+            f.IdempotencyKey = reader.TryReadNil() ? null : reader.ReadString();
+        }
+
+        if (count > (int)BodyField.BypassReason)
+        {
+            f.BypassReason = reader.TryReadNil() ? null : reader.ReadString();
+        }
+
+        for (int i = BodyFieldCount; i < count; i++)
+        {
+            reader.Skip(); // fields of a newer minor format: ignored
+        }
+
+        if (f.GlobalSequence < 0 || f.EntitySequence < 0)
+        {
+            throw new FormatException($"negative sequence (global {f.GlobalSequence}, entity {f.EntitySequence})");
+        }
+
+        return f;
+    }
+
+    /// <summary>
+    /// The hash-chain link: SHA-256 over the previous hash, the header fields, the coordinate and the payload, each
+    /// length-prefixed or fixed-size so no two inputs share an encoding (docs/FORMAT.md, "Hash chain").
+    /// </summary>
+    public static EventHash ComputeHash(IncrementalHash sha, in FrameFields f, ReadOnlySpan<byte> payload)
+    {
+        Span<byte> fixedPart = stackalloc byte[32 + 16 + 16 + 16 + 8 + 8 + 8 + 4 + 2 + 2];
+        f.PrevHash.WriteBytes(fixedPart);
+        f.EventId.WriteBytes(fixedPart[32..]);
+        f.CorrelationId.WriteBytes(fixedPart[48..]);
+        f.CausationId.WriteBytes(fixedPart[64..]);
+        BinaryPrimitives.WriteInt64BigEndian(fixedPart[80..], f.GlobalSequence);
+        BinaryPrimitives.WriteInt64BigEndian(fixedPart[88..], f.TimestampMicroseconds);
+        BinaryPrimitives.WriteInt64BigEndian(fixedPart[96..], f.EntitySequence);
+        BinaryPrimitives.WriteUInt32BigEndian(fixedPart[104..], f.Depth);
+        BinaryPrimitives.WriteUInt16BigEndian(fixedPart[108..], f.Kind);
+        BinaryPrimitives.WriteUInt16BigEndian(fixedPart[110..], f.Flags);
+        sha.AppendData(fixedPart);
+        AppendString(sha, f.Entity);
+        AppendString(sha, f.Scope);
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, payload.Length);
+        sha.AppendData(length);
+        sha.AppendData(payload);
+        Span<byte> digest = stackalloc byte[EventHash.Size];
+        sha.GetHashAndReset(digest);
+        return EventHash.FromBytes(digest);
+    }
+
+    private static void AppendString(IncrementalHash sha, string value)
+    {
+        int max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        byte[]? rented = null;
+        Span<byte> buffer = max + 4 <= 1024 ? stackalloc byte[1024] : (rented = ArrayPool<byte>.Shared.Rent(max + 4));
+        int written = Encoding.UTF8.GetBytes(value, buffer[4..]);
+        BinaryPrimitives.WriteInt32BigEndian(buffer, written);
+        sha.AppendData(buffer[..(written + 4)]);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static void WriteId(ref MessagePackWriter mp, EventId id)
+    {
+        mp.WriteBinHeader(16);
+        id.WriteBytes(mp.GetSpan(16));
+        mp.Advance(16);
+    }
+
+    private static void WriteHash(ref MessagePackWriter mp, EventHash hash)
+    {
+        mp.WriteBinHeader(EventHash.Size);
+        hash.WriteBytes(mp.GetSpan(EventHash.Size));
+        mp.Advance(EventHash.Size);
+    }
+
+    private static void WriteOptionalString(ref MessagePackWriter mp, string? value)
+    {
+        if (value is null)
+        {
+            mp.WriteNil();
+        }
+        else
+        {
+            mp.Write(value);
+        }
+    }
+
+    private static EventId ReadId(ref MessagePackReader reader)
+    {
+        ReadOnlySequence<byte> bytes = reader.ReadBytes() ?? throw new FormatException("an id is nil");
+        if (bytes.Length != 16)
+        {
+            throw new FormatException($"an id is {bytes.Length} bytes, expected 16");
+        }
+
+        Span<byte> buffer = stackalloc byte[16];
+        bytes.CopyTo(buffer);
+        return EventId.FromBytes(buffer);
+    }
+
+    private static EventHash ReadHash(ref MessagePackReader reader)
+    {
+        ReadOnlySequence<byte> bytes = reader.ReadBytes() ?? throw new FormatException("a hash is nil");
+        if (bytes.Length != EventHash.Size)
+        {
+            throw new FormatException($"a hash is {bytes.Length} bytes, expected {EventHash.Size}");
+        }
+
+        Span<byte> buffer = stackalloc byte[EventHash.Size];
+        bytes.CopyTo(buffer);
+        return EventHash.FromBytes(buffer);
+    }
+}

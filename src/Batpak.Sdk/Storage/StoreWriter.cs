@@ -1,0 +1,697 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Microsoft.Win32.SafeHandles;
+
+namespace Batpak.Storage;
+
+/// <summary>
+/// The single writer: one named background thread that drains a bounded channel of <see cref="WriteCommand"/>s in
+/// batches, validates and stamps each append, encodes every frame of the batch into one pooled buffer, writes it
+/// with one positional write, fsyncs when a caller asked for durability or the sync policy is due (group commit:
+/// one fsync serves the whole batch), publishes the batch to the index, and only then replies to the callers.
+/// </summary>
+/// <remarks>
+/// <para>Thread ownership: everything here except <see cref="TryEnqueue"/>/<see cref="EnqueueAsync"/>, the
+/// counters and <see cref="Complete"/> runs on the writer thread. Replies complete either a blocked synchronous
+/// caller or an async continuation queued to the thread pool; no caller code runs on this thread.</para>
+/// <para>What is durable when: a reply means the frame is in the file (visible to every new read, safe from a
+/// process crash). It is also on stable storage when the append was durable, or once <c>SyncEveryNEvents</c> events
+/// have accumulated since the last fsync, and always when a segment is sealed.</para>
+/// <para>Failure: an I/O error while writing or syncing faults the writer. The failing batch and every later
+/// command get <see cref="WriterCrashedException"/>; nothing of the failing batch reaches the index, so no reader
+/// ever sees an unacknowledged event.</para>
+/// </remarks>
+internal sealed class StoreWriter : IDisposable
+{
+    private readonly Channel<WriteCommand> _channel;
+    private readonly BatpakOptions _options;
+    private readonly StoreIndex _index;
+    private readonly TimeProvider _time;
+    private readonly EventIdGenerator _ids;
+    private readonly string _directory;
+    private readonly Thread _thread;
+    private readonly PooledBufferWriter _buffer = new(256 * 1024);
+    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly List<WriteCommand> _batch = new();
+    private readonly List<Staged> _staged = new();
+    private readonly List<WriteCommand> _controls = new();
+    private int _cursor; // index in _batch of the next command to stage; commands past it are untouched
+    private readonly Dictionary<string, (long Sequence, EventHash Hash)> _pendingEntities = new(StringComparer.Ordinal);
+    private readonly Dictionary<EventId, (uint Depth, EventId Correlation)> _pendingIds = new();
+    private readonly Dictionary<string, int> _pendingKeys = new(StringComparer.Ordinal);
+    private readonly Action<int>? _onSealed;
+
+    private SafeFileHandle _segment;
+    private int _segmentId;
+    private long _tail;
+    private int _segmentHeaderLength;
+    private long _nextGlobal;
+    private long _lastWall;
+    private uint _lastCounter;
+    private long _unsynced;
+    private volatile Exception? _fault;
+    private volatile bool _abandonQueue;
+    private volatile bool _closed;
+    private readonly Lock _writeLock = new(); // held by whoever writes a batch: the writer thread or a combining caller
+
+    private long _syncCount;
+    private long _batchCount;
+    private long _bytesWritten;
+
+    public StoreWriter(BatpakOptions options, StoreIndex index, TimeProvider time, string directory, SafeFileHandle activeSegment, int activeSegmentId, long tail, int headerLength, Action<int>? onSealed)
+    {
+        _options = options;
+        _index = index;
+        _time = time;
+        _ids = new EventIdGenerator(time);
+        _directory = directory;
+        _segment = activeSegment;
+        _segmentId = activeSegmentId;
+        _tail = tail;
+        _segmentHeaderLength = headerLength;
+        _nextGlobal = index.NextGlobalSequence;
+        _lastWall = index.LastWallMilliseconds;
+        _lastCounter = index.LastCounter;
+        _onSealed = onSealed;
+        _channel = Channel.CreateBounded<WriteCommand>(new BoundedChannelOptions(options.WriteQueueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = false,
+        });
+        _thread = new Thread(Run) { Name = "batpak-writer", IsBackground = true };
+        _thread.Start();
+    }
+
+    public int ActiveSegmentId => Volatile.Read(ref _segmentId);
+
+    public long SyncCount => Interlocked.Read(ref _syncCount);
+
+    public long BatchCount => Interlocked.Read(ref _batchCount);
+
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+
+    public int QueueDepth => _channel.Reader.CanCount ? _channel.Reader.Count : 0;
+
+    public Exception? Fault => _fault;
+
+    /// <summary>Queues a command without waiting; false when the queue is full.</summary>
+    public bool TryEnqueue(WriteCommand command)
+    {
+        ThrowIfFaulted();
+        return _channel.Writer.TryWrite(command);
+    }
+
+    /// <summary>Queues a command, waiting for space (back-pressure).</summary>
+    public ValueTask EnqueueAsync(WriteCommand command, CancellationToken cancellationToken)
+    {
+        ThrowIfFaulted();
+        return _channel.Writer.WriteAsync(command, cancellationToken);
+    }
+
+    /// <summary>Queues a command, blocking the caller while the queue is full.</summary>
+    public void Enqueue(WriteCommand command)
+    {
+        if (TryEnqueue(command))
+        {
+            return;
+        }
+
+        try
+        {
+            _channel.Writer.WriteAsync(command).AsTask().GetAwaiter().GetResult();
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw Closed(ex);
+        }
+    }
+
+    public bool IsClosed => _channel.Reader.Completion.IsCompleted;
+
+    /// <summary>Stops accepting commands and waits up to <paramref name="drainTimeout"/> for the queue to drain; the rest is rejected.</summary>
+    public void Complete(TimeSpan drainTimeout)
+    {
+        _channel.Writer.TryComplete();
+        if (!_thread.Join(drainTimeout))
+        {
+            _abandonQueue = true;
+            _thread.Join();
+        }
+
+        lock (_writeLock)
+        {
+            _closed = true; // a combining caller that raced with Dispose now fails instead of writing
+            if (_fault is null && _unsynced > 0)
+            {
+                SyncSegment();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _buffer.Dispose();
+        _sha.Dispose();
+        _segment.Dispose();
+    }
+
+    private void ThrowIfFaulted()
+    {
+        if (_closed)
+        {
+            throw Closed();
+        }
+
+        if (_fault is { } fault)
+        {
+            throw new WriterCrashedException("The store's writer failed and accepts no more appends; reads still work. Reopen the store to recover: " + fault.Message, fault);
+        }
+    }
+
+    private static ObjectDisposedException Closed(Exception? inner = null) =>
+        inner is null
+            ? new ObjectDisposedException("EventStore", "The store is disposed (or disposing) and accepts no more appends.")
+            : new ObjectDisposedException("The store is disposed (or disposing) and accepts no more appends.", inner);
+
+    /// <summary>
+    /// Runs a synchronous caller's command. When no batch is being written the caller becomes the writer for one
+    /// batch (its own command plus whatever is queued), so a single-threaded appender never pays a thread hand-off;
+    /// otherwise the command is queued for the writer thread, which takes the write lock next.
+    /// </summary>
+    public void Execute(WriteCommand command)
+    {
+        ThrowIfFaulted();
+        if (_channel.Reader.Count == 0 && _writeLock.TryEnter())
+        {
+            try
+            {
+                if (_closed)
+                {
+                    command.Fail(Closed());
+                    return;
+                }
+
+                _batch.Clear();
+                _batch.Add(command);
+                DrainInto(_batch, _channel.Reader);
+                ProcessBatchGuarded();
+            }
+            finally
+            {
+                _writeLock.Exit();
+            }
+
+            return;
+        }
+
+        Enqueue(command);
+
+        // Combine: rather than wait for the writer thread to wake, take the write lock when it frees up and write
+        // whatever is queued (usually this command and those of the other threads waiting with it).
+        lock (_writeLock)
+        {
+            if (command.IsCompleted || _closed || _fault is not null)
+            {
+                return;
+            }
+
+            _batch.Clear();
+            DrainInto(_batch, _channel.Reader);
+            if (_batch.Count > 0)
+            {
+                ProcessBatchGuarded();
+            }
+        }
+    }
+
+    private void DrainInto(List<WriteCommand> batch, ChannelReader<WriteCommand> reader)
+    {
+        while (batch.Count < _options.MaxBatchEvents && reader.TryRead(out WriteCommand? next))
+        {
+            batch.Add(next);
+        }
+    }
+
+    private void Run()
+    {
+        ChannelReader<WriteCommand> reader = _channel.Reader;
+        while (WaitForWork(reader))
+        {
+            lock (_writeLock)
+            {
+                _batch.Clear();
+                DrainInto(_batch, reader);
+                if (_batch.Count == 0)
+                {
+                    continue; // a combining caller took them
+                }
+
+                if (_abandonQueue || _fault is not null)
+                {
+                    Exception error = _fault is null ? Closed() : Crashed(_fault);
+                    foreach (WriteCommand command in _batch)
+                    {
+                        command.Fail(error);
+                    }
+
+                    _batch.Clear();
+                    continue;
+                }
+
+                ProcessBatchGuarded();
+            }
+        }
+
+        lock (_writeLock)
+        {
+            if (_fault is null && _unsynced > 0)
+            {
+                try
+                {
+                    SyncSegment();
+                }
+                catch (IOException ex)
+                {
+                    _fault = ex;
+                }
+            }
+        }
+    }
+
+    private static WriterCrashedException Crashed(Exception cause) =>
+        new("The store's writer failed; this append was not acknowledged and is not visible: " + cause.Message, cause);
+
+    /// <summary>Processes <see cref="_batch"/>; an I/O failure faults the writer and fails every unacknowledged command of the batch.</summary>
+    private void ProcessBatchGuarded()
+    {
+        Debug.Assert(_writeLock.IsHeldByCurrentThread);
+        try
+        {
+            ProcessBatch();
+        }
+        catch (Exception ex)
+        {
+            _fault = ex;
+            WriterCrashedException crashed = Crashed(ex);
+
+            // Commands completed during staging (validation failures, idempotent repeats) are not touched again:
+            // their callers may already be reusing them.
+            foreach (Staged staged in _staged)
+            {
+                staged.Command.Fail(crashed);
+            }
+
+            foreach (WriteCommand control in _controls)
+            {
+                control.Fail(crashed);
+            }
+
+            for (int i = _cursor; i < _batch.Count; i++)
+            {
+                _batch[i].Fail(crashed);
+            }
+
+            _staged.Clear();
+            _controls.Clear();
+            _batch.Clear();
+            _channel.Writer.TryComplete(); // the writer thread fails whatever is still queued
+        }
+    }
+
+    private static bool WaitForWork(ChannelReader<WriteCommand> reader)
+    {
+        // Spin briefly first: a synchronous appender usually sends the next command within microseconds.
+        var spinner = new SpinWait();
+        for (int i = 0; i < 50; i++)
+        {
+            if (reader.TryPeek(out _))
+            {
+                return true;
+            }
+
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        return reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    private void ProcessBatch()
+    {
+        _buffer.Reset();
+        _staged.Clear();
+        _pendingEntities.Clear();
+        _pendingIds.Clear();
+        _pendingKeys.Clear();
+        _controls.Clear();
+        bool durable = false;
+
+        for (_cursor = 0; _cursor < _batch.Count;)
+        {
+            WriteCommand command = _batch[_cursor++];
+            if (command.Kind != CommandKind.Append)
+            {
+                _controls.Add(command);
+                continue;
+            }
+
+            try
+            {
+                if (Stage(command))
+                {
+                    durable |= command.Durable;
+                }
+            }
+            catch (Exception ex) when (ex is BatpakException or ArgumentException)
+            {
+                command.Fail(ex);
+            }
+        }
+
+        if (_buffer.WrittenCount > 0)
+        {
+            WriteToSegment(_buffer.WrittenSpan);
+            _buffer.Reset();
+        }
+
+        _unsynced += _staged.Count;
+        if (_unsynced > 0 && (durable || _unsynced >= _options.SyncEveryNEvents))
+        {
+            SyncSegment();
+        }
+
+        Interlocked.Increment(ref _batchCount);
+        if (_staged.Count > 0)
+        {
+            lock (_index.SyncRoot)
+            {
+                for (int i = 0; i < _staged.Count; i++)
+                {
+                    Staged staged = _staged[i];
+                    if (staged.DuplicateOf < 0)
+                    {
+                        _index.AddLocked(ref staged.Entry, staged.Command.Coordinate.Entity, staged.Command.Coordinate.Scope, staged.Receipt.Hash, staged.Command.Options.IdempotencyKey);
+                    }
+                }
+            }
+
+            foreach (Staged staged in _staged)
+            {
+                staged.Command.Succeed(staged.Receipt);
+            }
+
+            _staged.Clear();
+        }
+
+        foreach (WriteCommand control in _controls)
+        {
+            RunControl(control);
+        }
+
+        _controls.Clear();
+        _batch.Clear();
+        AssertInvariants();
+    }
+
+    private void RunControl(WriteCommand command)
+    {
+        try
+        {
+            switch (command.Kind)
+            {
+                case CommandKind.Sync:
+                    if (_unsynced > 0)
+                    {
+                        SyncSegment();
+                    }
+
+                    break;
+                case CommandKind.Snapshot:
+                    if (_unsynced > 0)
+                    {
+                        SyncSegment();
+                    }
+
+                    CopyTo(command.Destination!);
+                    break;
+            }
+
+            command.Succeed(default);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or BatpakException)
+        {
+            command.Fail(ex);
+        }
+    }
+
+    private void CopyTo(string destination)
+    {
+        for (int id = 1; id <= _segmentId; id++)
+        {
+            string source = Path.Combine(_directory, FrameFormat.SegmentFileName(id));
+            if (!File.Exists(source))
+            {
+                continue; // below the lowest live segment (compacted away)
+            }
+
+            string target = Path.Combine(destination, FrameFormat.SegmentFileName(id));
+            if (id < _segmentId)
+            {
+                File.Copy(source, target, overwrite: false);
+            }
+            else
+            {
+                // The active segment: copy exactly the acknowledged prefix.
+                using FileStream input = new(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using FileStream output = new(target, FileMode.CreateNew, FileAccess.Write);
+                byte[] chunk = new byte[1 << 16];
+                long left = _tail;
+                while (left > 0)
+                {
+                    int n = input.Read(chunk, 0, (int)Math.Min(chunk.Length, left));
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    output.Write(chunk, 0, n);
+                    left -= n;
+                }
+
+                output.Flush(flushToDisk: true);
+            }
+        }
+    }
+
+    /// <summary>Validates, stamps and encodes one append into the batch buffer. Returns false for an idempotent repeat.</summary>
+    private bool Stage(WriteCommand command)
+    {
+        AppendOptions options = command.Options;
+        string? key = options.IdempotencyKey;
+        if (key is not null)
+        {
+            if (_pendingKeys.TryGetValue(key, out int first))
+            {
+                _staged.Add(new Staged(command, _staged[first].Receipt, default, first));
+                return false;
+            }
+
+            if (_index.TryGetIdempotentForWriter(key, out AppendReceipt original))
+            {
+                command.Succeed(original);
+                return false;
+            }
+        }
+
+        string entity = command.Coordinate.Entity;
+        long lastSequence;
+        EventHash prevHash;
+        if (_pendingEntities.TryGetValue(entity, out (long Sequence, EventHash Hash) pending))
+        {
+            (lastSequence, prevHash) = pending;
+        }
+        else if (_index.FindEntityForWriter(entity) is { } stream)
+        {
+            lastSequence = stream.LastSequence;
+            prevHash = stream.LastHash;
+        }
+        else
+        {
+            lastSequence = -1;
+            prevHash = EventHash.Zero;
+        }
+
+        if (options.ExpectedSequence is long expected && expected != lastSequence)
+        {
+            throw new SequenceMismatchException(entity, expected, lastSequence);
+        }
+
+        uint depth = 0;
+        EventId? correlation = options.CorrelationId;
+        EventId causation = options.CausationId ?? EventId.Empty;
+        if (!causation.IsEmpty)
+        {
+            if (_pendingIds.TryGetValue(causation, out (uint Depth, EventId Correlation) cause))
+            {
+                depth = cause.Depth + 1;
+                correlation ??= cause.Correlation;
+            }
+            else if (_index.TryGetForWriter(causation, out IndexEntry causeEntry))
+            {
+                depth = causeEntry.Depth + 1;
+                correlation ??= causeEntry.CorrelationId;
+            }
+            else
+            {
+                throw new EventNotFoundException(causation);
+            }
+        }
+
+        EventId id = _ids.Next();
+        DateTimeOffset now = _time.GetUtcNow();
+        long nowMicros = (now - DateTimeOffset.UnixEpoch).Ticks / 10;
+        long nowMs = now.ToUnixTimeMilliseconds();
+        long wall = Math.Max(nowMs, _lastWall);
+        uint counter = wall == _lastWall ? _lastCounter + 1 : 0;
+
+        var fields = new FrameFormat.FrameFields
+        {
+            GlobalSequence = _nextGlobal,
+            EventId = id,
+            CorrelationId = correlation ?? id,
+            CausationId = causation,
+            TimestampMicroseconds = nowMicros,
+            WallMilliseconds = wall,
+            Counter = counter,
+            Depth = depth,
+            EntitySequence = lastSequence + 1,
+            Kind = command.EventKind.Value,
+            Flags = (ushort)options.Flags,
+            PrevHash = prevHash,
+            Entity = entity,
+            Scope = command.Coordinate.Scope,
+            IdempotencyKey = key,
+            BypassReason = options.BypassReason,
+        };
+        ReadOnlySpan<byte> payload = command.Payload.Span;
+        fields.Hash = FrameFormat.ComputeHash(_sha, fields, payload);
+
+        int frameStart = _buffer.WrittenCount;
+        int frameLength = FrameFormat.WriteFrame(_buffer, fields, payload);
+        if (frameLength > _options.MaxEventBytes)
+        {
+            _buffer.Truncate(frameStart);
+            throw new EventTooLargeException(frameLength, _options.MaxEventBytes);
+        }
+
+        if (_tail + frameStart + frameLength > _options.SegmentMaxBytes && _tail + frameStart > _segmentHeaderLength)
+        {
+            // Rotation: what precedes this frame goes to the current segment, which is then sealed.
+            if (frameStart > 0)
+            {
+                WriteToSegment(_buffer.WrittenSpan[..frameStart]);
+                _buffer.RemovePrefix(frameStart);
+                frameStart = 0;
+            }
+
+            Rotate();
+        }
+
+        var entry = new IndexEntry
+        {
+            Id = id,
+            CorrelationId = fields.CorrelationId,
+            CausationId = causation,
+            GlobalSequence = fields.GlobalSequence,
+            EntitySequence = fields.EntitySequence,
+            TimestampMicroseconds = nowMicros,
+            WallMilliseconds = wall,
+            Offset = _tail + frameStart,
+            SegmentId = _segmentId,
+            Length = frameLength,
+            Counter = counter,
+            Depth = depth,
+            Kind = fields.Kind,
+            Flags = fields.Flags,
+        };
+
+        _nextGlobal++;
+        _lastWall = wall;
+        _lastCounter = counter;
+        _pendingEntities[entity] = (fields.EntitySequence, fields.Hash);
+        _pendingIds[id] = (depth, fields.CorrelationId);
+        if (key is not null)
+        {
+            _pendingKeys[key] = _staged.Count;
+        }
+
+        var receipt = new AppendReceipt(id, fields.GlobalSequence, fields.EntitySequence, entry.Position, fields.Hash);
+        _staged.Add(new Staged(command, receipt, entry, -1));
+        return true;
+    }
+
+    private void WriteToSegment(ReadOnlySpan<byte> bytes)
+    {
+        RandomAccess.Write(_segment, bytes, _tail);
+        _tail += bytes.Length;
+        Interlocked.Add(ref _bytesWritten, bytes.Length);
+    }
+
+    private void SyncSegment()
+    {
+        NativeFile.Sync(_segment, _options.SyncMode);
+        _unsynced = 0;
+        Interlocked.Increment(ref _syncCount);
+    }
+
+    private void Rotate()
+    {
+        SyncSegment(); // a sealed segment is always on stable storage
+        int sealedId = _segmentId;
+        SafeFileHandle next = CreateSegment(_directory, sealedId + 1, _time, out int headerLength);
+        _segment.Dispose();
+        _segment = next;
+        _tail = headerLength;
+        _segmentHeaderLength = headerLength;
+        Volatile.Write(ref _segmentId, sealedId + 1);
+        _onSealed?.Invoke(sealedId);
+    }
+
+    /// <summary>Creates a new segment file with its header, fsyncs it and its directory entry.</summary>
+    internal static SafeFileHandle CreateSegment(string directory, int segmentId, TimeProvider time, out int headerLength)
+    {
+        string path = Path.Combine(directory, FrameFormat.SegmentFileName(segmentId));
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        try
+        {
+            using var header = new PooledBufferWriter(256);
+            headerLength = FrameFormat.WriteSegmentHeader(header, segmentId, (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10);
+            RandomAccess.Write(handle, header.WrittenSpan, 0);
+            NativeFile.Sync(handle, SyncMode.All);
+            NativeFile.SyncDirectory(directory);
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private struct Staged(WriteCommand command, AppendReceipt receipt, IndexEntry entry, int duplicateOf)
+    {
+        public readonly WriteCommand Command = command;
+        public readonly AppendReceipt Receipt = receipt;
+        public IndexEntry Entry = entry;
+        public readonly int DuplicateOf = duplicateOf;
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        Debug.Assert(_tail >= _segmentHeaderLength);
+        Debug.Assert(_nextGlobal >= _index.NextGlobalSequence);
+    }
+}

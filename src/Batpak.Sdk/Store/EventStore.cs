@@ -1,0 +1,680 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using Batpak.Storage;
+using Microsoft.Win32.SafeHandles;
+
+namespace Batpak;
+
+/// <summary>
+/// The embedded event store over one data directory: segment files of CRC-checked MessagePack frames, an
+/// in-memory index rebuilt on open, one writer thread with group commit, and positional reads through a bounded
+/// cache of file handles.
+/// </summary>
+/// <remarks>
+/// <para>Opening takes the directory's <c>LOCK</c> file (a second store on the same directory gets
+/// <see cref="StoreLockedException"/>), scans every segment, cuts a torn tail off the last one (reported in
+/// <see cref="StoreStats.Recovery"/>) and refuses, with <see cref="CorruptSegmentException"/>, damage anywhere else.</para>
+/// <para>Thread-safety: every member may be called from any thread. Dispose drains queued appends (up to
+/// <see cref="BatpakOptions.ShutdownDrainTimeout"/>), fsyncs and releases the lock.</para>
+/// </remarks>
+public sealed class EventStore : IEventStore
+{
+    private readonly BatpakOptions _options;
+    private readonly string _directory;
+    private readonly DirectoryLock _lock;
+    private readonly StoreIndex _index = new();
+    private readonly FileHandleCache _handles;
+    private readonly StoreWriter _writer;
+    private readonly RecoveryReport _recovery;
+    private int _disposed;
+
+    /// <summary>Opens (or creates) the store in <see cref="BatpakOptions.DataDirectory"/>.</summary>
+    /// <param name="options">The settings; copied, later changes have no effect.</param>
+    /// <param name="timeProvider">The clock for timestamps and ids; <see cref="TimeProvider.System"/> by default.</param>
+    /// <exception cref="ArgumentException">A setting is invalid (the message names it).</exception>
+    /// <exception cref="StoreLockedException">Another store has the directory open.</exception>
+    /// <exception cref="CorruptSegmentException">A segment is damaged where recovery may not repair it.</exception>
+    public EventStore(BatpakOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Clone();
+        _options.Validate();
+        TimeProvider time = timeProvider ?? TimeProvider.System;
+        _directory = Path.GetFullPath(_options.DataDirectory);
+        Directory.CreateDirectory(_directory);
+        _lock = DirectoryLock.Acquire(_directory);
+        _handles = new FileHandleCache(_options.FileHandleBudget, SegmentPath);
+        try
+        {
+            (SafeFileHandle active, int activeId, long tail, int headerLength, _recovery) = Recover(time);
+            _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, onSealed: null);
+        }
+        catch
+        {
+            _handles.Dispose();
+            _lock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens (or creates) a store in <paramref name="dataDirectory"/> with default settings.</summary>
+    public static EventStore Open(string dataDirectory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
+        return new EventStore(new BatpakOptions { DataDirectory = dataDirectory });
+    }
+
+    /// <summary>The full path of the data directory.</summary>
+    public string DataDirectory => _directory;
+
+    /// <summary>The settings the store runs with (a copy).</summary>
+    public BatpakOptions Options => _options.Clone();
+
+    /// <inheritdoc />
+    public AppendReceipt Append(in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null)
+    {
+        WriteCommand command = PrepareSync(coordinate, kind, payload, options);
+        try
+        {
+            _writer.Execute(command);
+        }
+        catch
+        {
+            command.Abandon(); // never queued: recycle it and let the exception through
+            throw;
+        }
+
+        return command.WaitAndRecycle();
+    }
+
+    /// <inheritdoc />
+    public AppendReceipt AppendReaction(EventId cause, in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null)
+    {
+        if (cause.IsEmpty)
+        {
+            throw new ArgumentException("The cause is EventId.Empty; pass the id of an event in the store.", nameof(cause));
+        }
+
+        options = (options ?? AppendOptions.Default) with { CausationId = cause };
+        return Append(coordinate, kind, payload, options);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<AppendReceipt> AppendAsync(Coordinate coordinate, EventKind kind, ReadOnlyMemory<byte> payload, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        options ??= AppendOptions.Default;
+        Validate(coordinate, kind, payload.Length, options);
+        WriteCommand command = WriteCommand.CreateAsync();
+        command.Kind = CommandKind.Append;
+        command.Coordinate = coordinate;
+        command.EventKind = kind;
+        command.Payload = payload;
+        command.Options = options;
+        command.Durable = true;
+        try
+        {
+            await _writer.EnqueueAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Threading.Channels.ChannelClosedException ex)
+        {
+            throw new ObjectDisposedException("The store is disposed (or disposing) and accepts no more appends.", ex);
+        }
+
+        return await new ValueTask<AppendReceipt>(command, command.Version).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public StoredEvent Get(EventId id) =>
+        TryGet(id, out StoredEvent? found) ? found : throw new EventNotFoundException(id);
+
+    /// <inheritdoc />
+    public bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent)
+    {
+        ThrowIfDisposed();
+        if (_index.TryGet(id, out IndexEntry entry, out string? entity, out string? scope))
+        {
+            storedEvent = ReadEvent(entry, entity, scope);
+            return true;
+        }
+
+        storedEvent = null;
+        return false;
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<StoredEvent> Query(Region region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        ThrowIfDisposed();
+        return Enumerate(_index.OpenCursor(region));
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<StoredEvent> Stream(string entity, long fromSequence = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromSequence);
+        Region region = Region.ForEntity(entity);
+        ThrowIfDisposed();
+        return fromSequence == 0 ? Enumerate(_index.OpenCursor(region)) : FromSequence(Enumerate(_index.OpenCursor(region)), fromSequence);
+
+        static IEnumerable<StoredEvent> FromSequence(IEnumerable<StoredEvent> events, long from)
+        {
+            foreach (StoredEvent e in events)
+            {
+                if (e.Header.Position.Sequence >= from)
+                {
+                    yield return e;
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<StoredEvent> ByScope(string scope) => Query(Region.ForScope(scope));
+
+    /// <inheritdoc />
+    public IEnumerable<StoredEvent> ByKind(EventKind kind) => Query(Region.ForKind(kind));
+
+    /// <inheritdoc />
+    public IEnumerable<StoredEvent> ByCorrelation(EventId correlationId)
+    {
+        ThrowIfDisposed();
+        List<IndexEntry> entries = _index.CollectCorrelation(correlationId);
+        return ReadEntries(entries);
+    }
+
+    /// <inheritdoc />
+    public EventPage ReadAll(long fromGlobalSequence, int maxCount = 1000)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromGlobalSequence);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        ThrowIfDisposed();
+        List<IndexEntry> entries = _index.CollectGlobal(fromGlobalSequence, maxCount, out bool reachedEnd);
+        var events = new List<StoredEvent>(entries.Count);
+        events.AddRange(ReadEntries(entries));
+        long next = entries.Count > 0 ? entries[^1].GlobalSequence + 1 : fromGlobalSequence;
+        return new EventPage(events, next, reachedEnd);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<StoredEvent> WalkAncestors(EventId id, int limit = 64)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ThrowIfDisposed();
+        var result = new List<StoredEvent>();
+        EventId current = id;
+        while (result.Count < limit && !current.IsEmpty)
+        {
+            if (!_index.TryGet(current, out IndexEntry entry, out string? entity, out string? scope))
+            {
+                if (result.Count == 0)
+                {
+                    throw new EventNotFoundException(id);
+                }
+
+                break; // the cause was removed by retention compaction
+            }
+
+            result.Add(ReadEvent(entry, entity, scope));
+            current = entry.CausationId;
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public long GetLastSequence(string entity)
+    {
+        Coordinate.Validate(entity, nameof(entity));
+        return _index.GetLastSequence(entity);
+    }
+
+    /// <inheritdoc />
+    public ChainVerification Verify(string entity)
+    {
+        Coordinate.Validate(entity, nameof(entity));
+        ThrowIfDisposed();
+        using IncrementalHash sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long checkedCount = 0;
+        string? failure = VerifyStream(entity, sha, ref checkedCount);
+        return new ChainVerification(failure is null, checkedCount, failure);
+    }
+
+    /// <inheritdoc />
+    public ChainVerification VerifyAll()
+    {
+        ThrowIfDisposed();
+        using IncrementalHash sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long checkedCount = 0;
+        foreach (string entity in _index.EntityNames())
+        {
+            string? failure = VerifyStream(entity, sha, ref checkedCount);
+            if (failure is not null)
+            {
+                return new ChainVerification(false, checkedCount, failure);
+            }
+        }
+
+        return new ChainVerification(true, checkedCount, null);
+    }
+
+    /// <inheritdoc />
+    public void Sync() => RunControl(CommandKind.Sync, null);
+
+    /// <inheritdoc />
+    public void Snapshot(string destinationDirectory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(destinationDirectory);
+        string destination = Path.GetFullPath(destinationDirectory);
+        if (string.Equals(destination.TrimEnd(Path.DirectorySeparatorChar), _directory.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The snapshot destination is the store's own data directory.", nameof(destinationDirectory));
+        }
+
+        if (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any())
+        {
+            throw new ArgumentException($"The snapshot destination \"{destination}\" is not empty.", nameof(destinationDirectory));
+        }
+
+        Directory.CreateDirectory(destination);
+        RunControl(CommandKind.Snapshot, destination);
+    }
+
+    /// <inheritdoc />
+    public StoreStats GetStats()
+    {
+        long bytes = 0;
+        int segments = 0;
+        foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
+        {
+            if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out _))
+            {
+                segments++;
+                bytes += new FileInfo(file).Length;
+            }
+        }
+
+        return new StoreStats
+        {
+            EventCount = _index.Count,
+            EntityCount = _index.EntityCount,
+            SegmentCount = segments,
+            BytesOnDisk = bytes,
+            NextGlobalSequence = _index.NextGlobalSequence,
+            SyncCount = _writer.SyncCount,
+            BatchCount = _writer.BatchCount,
+            QueueDepth = _writer.QueueDepth,
+            OpenReadHandles = _handles.Count,
+            Recovery = _recovery,
+        };
+    }
+
+    /// <summary>Drains queued appends, fsyncs, closes every file and releases the directory lock.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _writer.Complete(_options.ShutdownDrainTimeout);
+        }
+        finally
+        {
+            _writer.Dispose();
+            _handles.Dispose();
+            _lock.Dispose();
+        }
+    }
+
+    /// <summary>Disposes the store on a thread-pool thread (the drain and fsync block).</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return new ValueTask(Task.Run(Dispose));
+    }
+
+    internal FileHandleCache Handles => _handles;
+
+    internal StoreIndex Index => _index;
+
+    private string SegmentPath(int segmentId) => Path.Combine(_directory, FrameFormat.SegmentFileName(segmentId));
+
+    private void RunControl(CommandKind kind, string? destination)
+    {
+        ThrowIfDisposed();
+        WriteCommand command = WriteCommand.RentSync();
+        command.Kind = kind;
+        command.Destination = destination;
+        try
+        {
+            _writer.Execute(command);
+        }
+        catch
+        {
+            command.Abandon(); // never queued: recycle it and let the exception through
+            throw;
+        }
+
+        command.WaitAndRecycle();
+    }
+
+    private WriteCommand PrepareSync(in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options)
+    {
+        ThrowIfDisposed();
+        options ??= AppendOptions.Default;
+        Validate(coordinate, kind, payload.Length, options);
+        WriteCommand command = WriteCommand.RentSync();
+        command.Kind = CommandKind.Append;
+        command.Coordinate = coordinate;
+        command.EventKind = kind;
+        command.Options = options;
+        command.Durable = options.Durable;
+        command.CopyPayload(payload);
+        return command;
+    }
+
+    private void Validate(in Coordinate coordinate, EventKind kind, int payloadLength, AppendOptions options)
+    {
+        coordinate.EnsureValid(nameof(coordinate));
+        if (payloadLength > _options.MaxEventBytes)
+        {
+            throw new EventTooLargeException(payloadLength, _options.MaxEventBytes);
+        }
+
+        if (kind.IsReserved && options.BypassReason is null && (options.Flags & EventFlags.Tombstone) == 0)
+        {
+            throw new ArgumentException($"Event kind {kind} is in a reserved category (0x0 system, 0xD effect); user events use EventKind.Create with category 0x1..0xC or 0xE..0xF.", nameof(kind));
+        }
+
+        const EventFlags sdkOwned = EventFlags.Bypassed | EventFlags.Tombstone;
+        if ((options.Flags & sdkOwned) != 0 && options.BypassReason is null)
+        {
+            throw new ArgumentException($"Flags {options.Flags & sdkOwned} are set by the SDK only (Bypass, compaction).", nameof(options));
+        }
+
+        if (options.IdempotencyKey is not null)
+        {
+            Coordinate.Validate(options.IdempotencyKey, "options.IdempotencyKey");
+        }
+
+        if (options.ExpectedSequence is < AppendOptions.NoStream)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ExpectedSequence, "ExpectedSequence is -1 (AppendOptions.NoStream) or an entity sequence (0 or more).");
+        }
+    }
+
+    private IEnumerable<StoredEvent> Enumerate(StoreIndex.RegionCursor cursor)
+    {
+        var chunk = new List<(IndexEntry Entry, string Entity, string Scope)>();
+        while (cursor.NextChunk(chunk))
+        {
+            foreach ((IndexEntry entry, string entity, string scope) in chunk)
+            {
+                yield return ReadEvent(entry, entity, scope);
+            }
+        }
+    }
+
+    private IEnumerable<StoredEvent> ReadEntries(List<IndexEntry> entries)
+    {
+        foreach (IndexEntry entry in entries)
+        {
+            (string entity, string scope) = _index.NamesOf(entry);
+            yield return ReadEvent(entry, entity, scope);
+        }
+    }
+
+    /// <summary>Reads one frame with a positional read, checks its CRC and that it is the event the index expects.</summary>
+    internal StoredEvent ReadEvent(in IndexEntry entry, string entity, string scope)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
+        try
+        {
+            FrameFormat.FrameFields fields = ReadFrame(entry, buffer, out ReadOnlyMemory<byte> payload);
+            var header = new EventHeader(
+                fields.EventId,
+                fields.CorrelationId,
+                fields.CausationId.IsEmpty ? null : fields.CausationId,
+                fields.TimestampMicroseconds,
+                new DagPosition(fields.WallMilliseconds, fields.Counter, fields.Depth, fields.EntitySequence),
+                EventKind.FromValue(fields.Kind),
+                (EventFlags)fields.Flags,
+                fields.GlobalSequence,
+                fields.PrevHash,
+                fields.Hash);
+            return new StoredEvent(Coordinate.FromTrusted(entity, scope), header, payload.ToArray(), entry.Position, fields.IdempotencyKey, fields.BypassReason);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private FrameFormat.FrameFields ReadFrame(in IndexEntry entry, byte[] buffer, out ReadOnlyMemory<byte> payload)
+    {
+        Span<byte> frame = buffer.AsSpan(0, entry.Length);
+        using (FileHandleCache.Lease lease = _handles.Rent(entry.SegmentId))
+        {
+            SegmentScanner.ReadExactly(lease.Handle, frame, entry.Offset, entry.SegmentId);
+        }
+
+        if (BinaryPrimitives.ReadUInt32BigEndian(frame) != (uint)(entry.Length - FrameFormat.FrameHeaderSize))
+        {
+            throw new CorruptSegmentException(entry.SegmentId, entry.Offset, $"the frame length field does not match the index ({entry.Length - FrameFormat.FrameHeaderSize} expected)");
+        }
+
+        if (!FrameFormat.CrcMatches(frame))
+        {
+            throw new CorruptSegmentException(entry.SegmentId, entry.Offset, "CRC-32 mismatch on read");
+        }
+
+        FrameFormat.FrameFields fields;
+        try
+        {
+            fields = FrameFormat.ReadBody(buffer.AsMemory(FrameFormat.FrameHeaderSize, entry.Length - FrameFormat.FrameHeaderSize), out payload);
+        }
+        catch (Exception ex) when (ex is MessagePack.MessagePackSerializationException or FormatException or EndOfStreamException)
+        {
+            throw new CorruptSegmentException(entry.SegmentId, entry.Offset, "the frame does not decode: " + ex.Message, ex);
+        }
+
+        if (fields.EventId != entry.Id)
+        {
+            throw new CorruptSegmentException(entry.SegmentId, entry.Offset, $"the frame holds event {fields.EventId}; the index expects {entry.Id}");
+        }
+
+        return fields;
+    }
+
+    private string? VerifyStream(string entity, IncrementalHash sha, ref long checkedCount)
+    {
+        EventHash previous = EventHash.Zero;
+        long expectedSequence = -1;
+        StoreIndex.RegionCursor cursor = _index.OpenCursor(Region.ForEntity(entity));
+        var chunk = new List<(IndexEntry Entry, string Entity, string Scope)>();
+        while (cursor.NextChunk(chunk))
+        {
+            foreach ((IndexEntry entry, _, _) in chunk)
+            {
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
+                try
+                {
+                    FrameFormat.FrameFields fields;
+                    ReadOnlyMemory<byte> payload;
+                    try
+                    {
+                        fields = ReadFrame(entry, buffer, out payload);
+                    }
+                    catch (CorruptSegmentException ex)
+                    {
+                        return $"entity \"{entity}\" sequence {entry.EntitySequence}: {ex.Message}";
+                    }
+
+                    bool first = expectedSequence < 0;
+                    if (!first && fields.EntitySequence != expectedSequence)
+                    {
+                        return $"entity \"{entity}\": sequence {fields.EntitySequence} follows {expectedSequence - 1} (a gap or a reordering)";
+                    }
+
+                    // The first remaining event anchors the chain: zero for sequence 0, or the hash of an event
+                    // removed by retention compaction.
+                    if ((first && fields.EntitySequence == 0 && !fields.PrevHash.IsZero) || (!first && fields.PrevHash != previous))
+                    {
+                        return $"entity \"{entity}\" sequence {fields.EntitySequence}: its previous-hash link does not match the preceding event's hash";
+                    }
+
+                    EventHash computed = FrameFormat.ComputeHash(sha, fields, payload.Span);
+                    if (computed != fields.Hash)
+                    {
+                        return $"entity \"{entity}\" sequence {fields.EntitySequence} (segment {entry.SegmentId:D6}, offset {entry.Offset}): the stored hash {fields.Hash} does not match the recomputed {computed}; the event was altered";
+                    }
+
+                    previous = fields.Hash;
+                    expectedSequence = fields.EntitySequence + 1;
+                    checkedCount++;
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
+    {
+        List<int> ids = new();
+        foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
+        {
+            if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int id))
+            {
+                ids.Add(id);
+            }
+        }
+
+        ids.Sort();
+        for (int i = 1; i < ids.Count; i++)
+        {
+            if (ids[i] != ids[i - 1] + 1)
+            {
+                throw new CorruptSegmentException(ids[i - 1] + 1, 0, $"the segment file is missing: the directory has {FrameFormat.SegmentFileName(ids[i - 1])} and {FrameFormat.SegmentFileName(ids[i])} but nothing between them");
+            }
+        }
+
+        if (ids.Count == 0)
+        {
+            SafeFileHandle created = StoreWriter.CreateSegment(_directory, 1, time, out int createdHeader);
+            return (created, 1, createdHeader, createdHeader, RecoveryReport.Clean);
+        }
+
+        int scanned = 0;
+        long truncatedBytes = 0;
+        long truncatedAt = -1;
+        string? reason = null;
+        SegmentScanner.FrameVisitor visitor = AddRecovered;
+        lock (_index.SyncRoot)
+        {
+            for (int i = 0; i < ids.Count - 1; i++)
+            {
+                using SafeFileHandle sealedHandle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                SegmentScanner.Scan(sealedHandle, ids[i], isLast: false, visitor);
+                scanned++;
+            }
+
+            int lastId = ids[^1];
+            SafeFileHandle last = File.OpenHandle(SegmentPath(lastId), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+            try
+            {
+                SegmentScanner.ScanResult result = SegmentScanner.Scan(last, lastId, isLast: true, visitor);
+                scanned++;
+                long length = RandomAccess.GetLength(last);
+                int headerLength;
+                long tail;
+                if (result.Header is null)
+                {
+                    // Torn while being created: rewrite the header (no frame was ever acknowledged in it).
+                    last.Dispose();
+                    File.Delete(SegmentPath(lastId));
+                    last = StoreWriter.CreateSegment(_directory, lastId, time, out headerLength);
+                    tail = headerLength;
+                    truncatedBytes = length;
+                    truncatedAt = 0;
+                    reason = result.TruncationReason;
+                }
+                else
+                {
+                    headerLength = result.Header.Value.Length;
+                    tail = result.ValidEnd;
+                    if (result.TruncationReason is not null)
+                    {
+                        RandomAccess.SetLength(last, result.ValidEnd);
+                        NativeFile.Sync(last, SyncMode.All);
+                        truncatedBytes = length - result.ValidEnd;
+                        truncatedAt = result.ValidEnd;
+                        reason = result.TruncationReason;
+                    }
+                }
+
+                return (last, lastId, tail, headerLength, new RecoveryReport(scanned, 0, truncatedBytes, truncatedAt, reason));
+            }
+            catch
+            {
+                last.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private void AddRecovered(ref FrameFormat.FrameFields fields, DiskPosition position)
+    {
+        if (fields.GlobalSequence < _index.NextGlobalSequence)
+        {
+            throw new CorruptSegmentException(position.SegmentId, position.Offset, $"global sequence {fields.GlobalSequence} does not follow {_index.NextGlobalSequence - 1} (frames out of order or duplicated)");
+        }
+
+        EntityStream? stream = _index.FindEntityForWriter(fields.Entity);
+        long expected = stream is null ? -1 : stream.LastSequence;
+        if (stream is not null && fields.EntitySequence != expected + 1)
+        {
+            throw new CorruptSegmentException(position.SegmentId, position.Offset, $"entity \"{fields.Entity}\" sequence {fields.EntitySequence} does not follow {expected}");
+        }
+
+        if (Coordinate.Check(fields.Entity) is { } badEntity || Coordinate.Check(fields.Scope) is { } badScope)
+        {
+            throw new CorruptSegmentException(position.SegmentId, position.Offset, "the frame holds an invalid coordinate");
+        }
+
+        var entry = new IndexEntry
+        {
+            Id = fields.EventId,
+            CorrelationId = fields.CorrelationId,
+            CausationId = fields.CausationId,
+            GlobalSequence = fields.GlobalSequence,
+            EntitySequence = fields.EntitySequence,
+            TimestampMicroseconds = fields.TimestampMicroseconds,
+            WallMilliseconds = fields.WallMilliseconds,
+            Offset = position.Offset,
+            SegmentId = position.SegmentId,
+            Length = position.Length,
+            Counter = fields.Counter,
+            Depth = fields.Depth,
+            Kind = fields.Kind,
+            Flags = fields.Flags,
+        };
+        _index.AddLocked(ref entry, fields.Entity, fields.Scope, fields.Hash, fields.IdempotencyKey);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Security.Cryptography;
+using Batpak.Storage;
+
+namespace Batpak.Tests.Golden;
+
+/// <summary>
+/// Pins the on-disk format version 1 (docs/FORMAT.md) byte for byte. A change that alters these bytes breaks every
+/// existing store: bump the format version instead. Rewrite the baselines only on purpose, with
+/// <c>BATPAK_UPDATE_GOLDEN=1 dotnet test</c>.
+/// </summary>
+public class GoldenFormatTests
+{
+    private static readonly string GoldenDirectory = Path.Combine(AppContext.BaseDirectory, "Golden");
+
+    [Fact]
+    public void SegmentHeader_Version1_MatchesBaseline()
+    {
+        using var writer = new PooledBufferWriter(64);
+        int length = FrameFormat.WriteSegmentHeader(writer, segmentId: 7, createdMicroseconds: 1767225600000000);
+        Assert.Equal(writer.WrittenCount, length);
+        AssertMatchesBaseline("segment-header-v1.hex", writer.WrittenSpan);
+
+        FrameFormat.SegmentHeader? parsed = FrameFormat.TryReadSegmentHeader(writer.WrittenSpan, out string? problem);
+        Assert.Null(problem);
+        Assert.Equal(new FrameFormat.SegmentHeader(1, 0, 1767225600000000, 7, length), parsed);
+    }
+
+    [Fact]
+    public void Frame_Version1_MatchesBaseline_AndDecodesToTheSameFields()
+    {
+        FrameFormat.FrameFields fields = SampleFields();
+        byte[] payload = [0x82, 0xA1, 0x61, 0x01, 0xA1, 0x62, 0xC3]; // {"a":1,"b":true}
+        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            fields.Hash = FrameFormat.ComputeHash(sha, fields, payload);
+        }
+
+        AssertMatchesBaseline("frame-hash-v1.hex", fields.Hash.ToArray());
+
+        using var writer = new PooledBufferWriter(256);
+        int length = FrameFormat.WriteFrame(writer, fields, payload);
+        AssertMatchesBaseline("frame-v1.hex", writer.WrittenSpan);
+
+        Assert.True(FrameFormat.CrcMatches(writer.WrittenSpan));
+        FrameFormat.FrameFields decoded = FrameFormat.ReadBody(writer.WrittenMemory[FrameFormat.FrameHeaderSize..length], out ReadOnlyMemory<byte> decodedPayload);
+        Assert.Equal(payload, decodedPayload.ToArray());
+        Assert.Equal(fields.EventId, decoded.EventId);
+        Assert.Equal(fields.CausationId, decoded.CausationId);
+        Assert.Equal(fields.Hash, decoded.Hash);
+        Assert.Equal(fields.PrevHash, decoded.PrevHash);
+        Assert.Equal(fields.Entity, decoded.Entity);
+        Assert.Equal(fields.IdempotencyKey, decoded.IdempotencyKey);
+        Assert.Equal(fields.BypassReason, decoded.BypassReason);
+        Assert.Equal((fields.GlobalSequence, fields.EntitySequence, fields.TimestampMicroseconds, fields.WallMilliseconds, fields.Counter, fields.Depth, fields.Kind, fields.Flags),
+            (decoded.GlobalSequence, decoded.EntitySequence, decoded.TimestampMicroseconds, decoded.WallMilliseconds, decoded.Counter, decoded.Depth, decoded.Kind, decoded.Flags));
+    }
+
+    [Fact]
+    public void Frame_WithExtraTrailingFields_StillDecodes()
+    {
+        // Forward compatibility: a later minor version may append fields; version-1 readers skip them.
+        FrameFormat.FrameFields fields = SampleFields();
+        using var writer = new PooledBufferWriter(256);
+        FrameFormat.WriteFrame(writer, fields, [1, 2, 3]);
+        byte[] body = writer.WrittenSpan[FrameFormat.FrameHeaderSize..].ToArray();
+        Assert.Equal(0xDC, body[0] & 0xFF); // array16 header: 0xDC 0x00 0x12 (18 fields)
+        body[2] = 19;
+        byte[] extended = [.. body, 0xA3, (byte)'n', (byte)'e', (byte)'w'];
+        FrameFormat.FrameFields decoded = FrameFormat.ReadBody(extended, out ReadOnlyMemory<byte> payload);
+        Assert.Equal(new byte[] { 1, 2, 3 }, payload.ToArray());
+        Assert.Equal(fields.BypassReason, decoded.BypassReason);
+    }
+
+    private static FrameFormat.FrameFields SampleFields() => new()
+    {
+        GlobalSequence = 41,
+        EventId = EventId.Parse("019b76da-a800-7000-8000-000000000001"),
+        CorrelationId = EventId.Parse("019b76da-a800-7000-8000-000000000000"),
+        CausationId = EventId.Parse("019b76da-a800-7000-8000-000000000000"),
+        TimestampMicroseconds = 1767225600000123,
+        WallMilliseconds = 1767225600000,
+        Counter = 2,
+        Depth = 1,
+        EntitySequence = 5,
+        Kind = 0x1002,
+        Flags = (ushort)EventFlags.RequiresAck,
+        PrevHash = EventHash.FromBytes(Enumerable.Repeat((byte)0xAB, 32).ToArray()),
+        Entity = "order:507",
+        Scope = "tenant:acme",
+        IdempotencyKey = "key-1",
+        BypassReason = null,
+    };
+
+    private static void AssertMatchesBaseline(string name, ReadOnlySpan<byte> actual)
+    {
+        string actualHex = Convert.ToHexStringLower(actual);
+        if (Environment.GetEnvironmentVariable("BATPAK_UPDATE_GOLDEN") == "1")
+        {
+            string source = Path.Combine(FindSourceGoldenDirectory(), name);
+            File.WriteAllText(source, actualHex + "\n");
+            return;
+        }
+
+        string path = Path.Combine(GoldenDirectory, name);
+        Assert.True(File.Exists(path), $"Missing baseline {name}; create it with BATPAK_UPDATE_GOLDEN=1.");
+        Assert.Equal(File.ReadAllText(path).Trim(), actualHex);
+    }
+
+    private static string FindSourceGoldenDirectory()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Batpak.Sdk.Tests.csproj")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+
+        return Path.Combine(dir ?? throw new InvalidOperationException("tests/Batpak.Sdk.Tests not found above the test binaries"), "Golden");
+    }
+}
