@@ -36,7 +36,7 @@ internal sealed class EngineResult(string name, string settings)
 }
 
 /// <summary>Outcome of the W6 child process.</summary>
-internal readonly record struct ReopenOutcome(double Milliseconds, long Events, string? Error);
+internal readonly record struct ReopenOutcome(double Milliseconds, long Events, string? Error, string? Note = null);
 
 /// <summary>Runs every workload for every engine on the same dataset.</summary>
 internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<string, string, ReopenOutcome>? reopen = null)
@@ -144,7 +144,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
                     outcome.Events < 0 ? -1 : data.Count,
                     outcome.Events,
                     seconds,
-                    string.Create(CultureInfo.InvariantCulture, $"{outcome.Milliseconds:F1} ms") + (outcome.Events < 0 ? "; engine does not report a count (no index to build)" : null));
+                    string.Create(CultureInfo.InvariantCulture, $"{outcome.Milliseconds:F1} ms") + (outcome.Events < 0 ? "; engine does not report a count (no index to build)" : null) + (outcome.Note is null ? null : "; " + outcome.Note));
             }
 
             Report(Workload.W6Reopen, result);

@@ -12,6 +12,7 @@ namespace Batpak.Bench;
 internal static class ReopenLauncher
 {
     public const string Marker = "REOPEN";
+    public const string NoteMarker = "REOPEN-NOTE";
 
     public static ReopenOutcome Run(string engineKey, string directory)
     {
@@ -41,16 +42,27 @@ internal static class ReopenLauncher
             return new ReopenOutcome(double.NaN, -1, "reopen child timed out");
         }
 
+        ReopenOutcome? outcome = null;
+        string? note = null;
         foreach (string line in stdout.Split('\n'))
         {
             string[] parts = line.Trim().Split(' ');
             if (parts.Length == 3 && parts[0] == Marker)
             {
-                return new ReopenOutcome(
+                outcome = new ReopenOutcome(
                     double.Parse(parts[1], CultureInfo.InvariantCulture),
                     long.Parse(parts[2], CultureInfo.InvariantCulture),
                     null);
             }
+            else if (parts[0] == NoteMarker)
+            {
+                note = line.Trim()[(NoteMarker.Length + 1)..];
+            }
+        }
+
+        if (outcome is { } found)
+        {
+            return found with { Note = note };
         }
 
         return new ReopenOutcome(double.NaN, -1, $"reopen child exited {process.ExitCode}: {stdout.Trim()} {stderr.Result.Trim()}".Trim());
@@ -64,6 +76,11 @@ internal static class ReopenLauncher
         long events = engine.ReopenProbe(directory, null);
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Marker} {ms:R} {events}"));
+        if (engine.DescribeOpen() is { } detail)
+        {
+            output.WriteLine(NoteMarker + " " + detail);
+        }
+
         return 0;
     }
 

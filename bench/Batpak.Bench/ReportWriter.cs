@@ -143,7 +143,7 @@ internal static class ReportWriter
             sb.AppendLine(s_inv, $"- **{r.Name}**: {r.Settings}.");
             if (!double.IsNaN(r.ReopenMilliseconds))
             {
-                sb.AppendLine(s_inv, $"  - W6 open time in the fresh process: {r.ReopenMilliseconds:F1} ms{(r.Measurements.TryGetValue(Workload.W6Reopen, out var w6) && w6.Expected < 0 ? " (no event count reported: a raw log has no index to rebuild; events/s = dataset events / open time)" : "")}.");
+                sb.AppendLine(s_inv, $"  - W6 open time in the fresh process: {r.ReopenMilliseconds:F1} ms{(r.Measurements.TryGetValue(Workload.W6Reopen, out var n6) && n6.Note is { } n6Note && n6Note.Contains("recovery", StringComparison.Ordinal) ? " (" + n6Note + ")" : "")}{(r.Measurements.TryGetValue(Workload.W6Reopen, out var w6) && w6.Expected < 0 ? " (no event count reported: a raw log has no index to rebuild; events/s = dataset events / open time)" : "")}.");
             }
 
             foreach (var (w, m) in r.Measurements.OrderBy(kv => kv.Key))

@@ -200,6 +200,10 @@ internal sealed partial class BatpakEngine : BenchEngine
         return _store.GetStats().EventCount;
     }
 
+    public override string? DescribeOpen() => _store?.GetStats() is { } stats
+        ? $"{stats.SegmentCount} segments; recovery decoded {stats.Recovery.SegmentsScanned}, loaded {stats.Recovery.SegmentsFromIndex} from a sidecar index"
+        : null;
+
     public override void Close()
     {
         _store?.Dispose();

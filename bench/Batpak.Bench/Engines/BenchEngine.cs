@@ -67,6 +67,9 @@ internal abstract class BenchEngine : IDisposable
     /// <summary>W6, in a fresh process: opens the store until it can serve reads; returns the events it reports (or -1 when it cannot tell cheaply).</summary>
     public abstract long ReopenProbe(string directory, Dataset? data);
 
+    /// <summary>After <see cref="ReopenProbe"/>: what the engine says it did while opening (for the report), or null.</summary>
+    public virtual string? DescribeOpen() => null;
+
     /// <summary>Closes the open store, flushing what the engine flushes on close.</summary>
     public abstract void Close();
 
