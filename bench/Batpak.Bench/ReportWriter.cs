@@ -148,9 +148,10 @@ internal static class ReportWriter
 
             foreach (var (w, m) in r.Measurements.OrderBy(kv => kv.Key))
             {
-                if (m.Note is { } note && (note.StartsWith("error", StringComparison.Ordinal) || !m.IsValid))
+                bool mismatch = !double.IsNaN(m.Value) && !m.IsValid;
+                if (m.Note is { } note && (note.StartsWith("error", StringComparison.Ordinal) || mismatch))
                 {
-                    sb.AppendLine(s_inv, $"  - {Label(w)}: {note}{(m.IsValid ? "" : $" (count {m.Actual} of {m.Expected})")}.");
+                    sb.AppendLine(s_inv, $"  - {Label(w)}: {note}{(mismatch ? $" (count {m.Actual} of {m.Expected})" : "")}.");
                 }
             }
         }
