@@ -1,0 +1,103 @@
+using System.Globalization;
+
+namespace Batpak.Bench;
+
+/// <summary>A tiny <c>--name value</c> / <c>--flag</c> parser (no dependency for a bench tool).</summary>
+internal sealed class BenchArgs
+{
+    private static readonly HashSet<string> s_flags = ["quick", "keep", "help", "h"];
+    private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
+
+    public const string Usage = """
+        Batpak.Bench [run] [options]          run every workload for every engine and print the table
+          --quick                 tiny sizes (seconds)
+          --events N              W1 events (default 1,000,000)
+          --entities N            entities (default 10,000)
+          --scopes N              scopes (default 10)
+          --payload B             payload bytes (default 200)
+          --sync-every N          fsync every N events in W1 (default 1,000)
+          --durable-events N      W2 acknowledged appends in total (default 20,000)
+          --concurrency N         W2 concurrent appenders (default 32)
+          --reads N               W3 random point reads (default 200,000)
+          --seed S                dataset seed (default 42)
+          --engines a,b           subset of batpak,sqlite,litedb,fasterlog
+          --dir PATH              where stores are created (default: temp)
+          --keep                  keep the stores
+          --out FILE              also write the report as Markdown
+        Batpak.Bench reopen --engine KEY --dir PATH   (W6 child, started by the runner)
+        Batpak.Bench micro [BenchmarkDotNet args]     micro-benchmarks, e.g. micro --filter *Append* --job short
+        """;
+
+    public static BenchArgs Parse(string[] args)
+    {
+        var result = new BenchArgs();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) && !(arg.StartsWith('-') && arg.Length == 2))
+            {
+                throw new ArgumentException($"Unexpected argument '{arg}'.");
+            }
+
+            string name = arg.TrimStart('-');
+            if (s_flags.Contains(name))
+            {
+                result._values[name] = null;
+                continue;
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Option '{arg}' needs a value.");
+            }
+
+            result._values[name] = args[++i];
+        }
+
+        return result;
+    }
+
+    public bool Has(string name) => _values.ContainsKey(name);
+
+    public string? Get(string name) => _values.GetValueOrDefault(name);
+
+    private int Int(string name, int fallback) =>
+        Get(name) is { } text
+            ? int.Parse(text.Replace("_", "", StringComparison.Ordinal).Replace(",", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture)
+            : fallback;
+
+    public BenchConfig ToConfig()
+    {
+        var known = new HashSet<string>(s_flags) { "events", "entities", "scopes", "payload", "sync-every", "durable-events", "concurrency", "reads", "seed", "engines", "dir", "out" };
+        foreach (string name in _values.Keys)
+        {
+            if (!known.Contains(name))
+            {
+                throw new ArgumentException($"Unknown option '--{name}'.");
+            }
+        }
+
+        var config = new BenchConfig();
+        if (Has("quick"))
+        {
+            config = config.AsQuick();
+        }
+
+        return config with
+        {
+            Events = Int("events", config.Events),
+            Entities = Int("entities", config.Entities),
+            Scopes = Int("scopes", config.Scopes),
+            PayloadBytes = Int("payload", config.PayloadBytes),
+            SyncEvery = Int("sync-every", config.SyncEvery),
+            DurableEvents = Int("durable-events", config.DurableEvents),
+            Concurrency = Int("concurrency", config.Concurrency),
+            Reads = Int("reads", config.Reads),
+            Seed = Int("seed", config.Seed),
+            Engines = Get("engines") is { } engines ? engines.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : config.Engines,
+            Root = Get("dir") is { } dir ? Path.GetFullPath(dir) : config.Root,
+            Keep = Has("keep"),
+            OutFile = Get("out") is { } outFile ? Path.GetFullPath(outFile) : null,
+        };
+    }
+}

@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Globalization;
+using Batpak.Bench.Engines;
+
+namespace Batpak.Bench;
+
+/// <summary>What one workload measured for one engine.</summary>
+/// <param name="Value">The figure (events/s, reads/s, bytes/event ...), or NaN when not applicable or failed.</param>
+/// <param name="Expected">The count the workload had to read back or write (-1: not checked).</param>
+/// <param name="Actual">The count it did.</param>
+/// <param name="Seconds">The timed section.</param>
+/// <param name="Note">N/A reason, error, or a remark.</param>
+internal sealed record Measurement(double Value, long Expected, long Actual, double Seconds, string? Note = null)
+{
+    public bool IsValid => !double.IsNaN(Value) && (Expected < 0 || Expected == Actual);
+
+    public static Measurement NotApplicable(string reason) => new(double.NaN, -1, -1, 0, reason);
+
+    public static Measurement Failed(string error) => new(double.NaN, -1, -1, 0, "error: " + error);
+}
+
+/// <summary>One engine's results.</summary>
+internal sealed class EngineResult(string name, string settings)
+{
+    public string Name { get; } = name;
+
+    public string Settings { get; } = settings;
+
+    public Dictionary<Workload, Measurement> Measurements { get; } = [];
+
+    /// <summary>Managed bytes allocated (all threads) during W1, per event; payloads are pre-allocated.</summary>
+    public Measurement? AllocationPerAppend { get; set; }
+
+    /// <summary>W6 detail: open time in the fresh process, in ms.</summary>
+    public double ReopenMilliseconds { get; set; } = double.NaN;
+}
+
+/// <summary>Outcome of the W6 child process.</summary>
+internal readonly record struct ReopenOutcome(double Milliseconds, long Events, string? Error, string? Note = null);
+
+/// <summary>Runs every workload for every engine on the same dataset.</summary>
+internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<string, string, ReopenOutcome>? reopen = null)
+{
+    private readonly Func<string, string, ReopenOutcome> _reopen = reopen ?? ReopenLauncher.Run;
+
+    public static BenchEngine CreateEngine(string key) => key switch
+    {
+        "batpak" => new BatpakEngine(),
+        "sqlite" => new SqliteEngine(),
+        "litedb" => new LiteDbEngine(),
+        "fasterlog" => new FasterLogEngine(),
+        _ => throw new ArgumentException($"Unknown engine '{key}'.", nameof(key)),
+    };
+
+    public IReadOnlyList<EngineResult> Run()
+    {
+        config.Validate();
+        log.WriteLine($"Generating dataset: {config.Describe()}");
+        var data = Dataset.Generate(config.Events, config.Entities, config.Scopes, config.PayloadBytes, config.Seed);
+        var readIndexes = data.RandomEventIndexes(config.Reads, config.Seed + 1);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {data.Count:N0} events, {data.PayloadBytes / (double)data.Count:F1} payload bytes/event avg"));
+
+        string runRoot = Path.Combine(config.Root, "run-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" + Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(runRoot);
+        var results = new List<EngineResult>();
+        try
+        {
+            foreach (string key in config.Engines)
+            {
+                results.Add(RunEngine(key, data, readIndexes, Path.Combine(runRoot, key)));
+            }
+        }
+        finally
+        {
+            if (!config.Keep)
+            {
+                TryDelete(runRoot);
+            }
+        }
+
+        return results;
+    }
+
+    private EngineResult RunEngine(string key, Dataset data, int[] readIndexes, string directory)
+    {
+        using var engine = CreateEngine(key);
+        var result = new EngineResult(engine.Name, engine.Settings);
+        log.WriteLine($"== {engine.Name}");
+        if (engine is BatpakEngine && !BatpakEngine.IsAvailable)
+        {
+            foreach (var w in Enum.GetValues<Workload>())
+            {
+                result.Measurements[w] = Measurement.NotApplicable("engine not in this build");
+            }
+
+            log.WriteLine("   skipped: EventStore is not in this build (src/Batpak.Sdk/Store/EventStore.cs missing at build time)");
+            return result;
+        }
+
+        string w1Dir = Path.Combine(directory, "w1");
+        string w2Dir = Path.Combine(directory, "w2");
+        bool w1Ok = false;
+
+        // W1 append + W8 bytes on disk.
+        try
+        {
+            engine.Prepare(data);
+            engine.CreateForAppend(w1Dir, config.SyncEvery);
+            Settle();
+            long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            long start = Stopwatch.GetTimestamp();
+            engine.AppendAll(data, config.SyncEvery);
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+            engine.Close();
+            result.Measurements[Workload.W1Append] = new Measurement(data.Count / seconds, data.Count, data.Count, seconds);
+            result.AllocationPerAppend = new Measurement(allocated / (double)data.Count, -1, -1, seconds);
+            long bytes = BenchEngine.DirectoryBytes(w1Dir);
+            result.Measurements[Workload.W8Bytes] = new Measurement(bytes / (double)data.Count, -1, -1, 0, bytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes total");
+            w1Ok = true;
+            Report(Workload.W1Append, result);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            result.Measurements[Workload.W1Append] = Measurement.Failed(ex.Message);
+            log.WriteLine("   W1 failed: " + ex);
+            engine.Close();
+        }
+
+        // W6 reopen in a fresh process.
+        if (w1Ok)
+        {
+            var outcome = _reopen(engine.Key, w1Dir);
+            if (outcome.Error is not null)
+            {
+                result.Measurements[Workload.W6Reopen] = Measurement.Failed(outcome.Error);
+            }
+            else
+            {
+                double seconds = outcome.Milliseconds / 1000;
+                result.ReopenMilliseconds = outcome.Milliseconds;
+                result.Measurements[Workload.W6Reopen] = new Measurement(
+                    data.Count / seconds,
+                    outcome.Events < 0 ? -1 : data.Count,
+                    outcome.Events,
+                    seconds,
+                    string.Create(CultureInfo.InvariantCulture, $"{outcome.Milliseconds:F1} ms") + (outcome.Events < 0 ? "; engine does not report a count (no index to build)" : null) + (outcome.Note is null ? null : "; " + outcome.Note));
+            }
+
+            Report(Workload.W6Reopen, result);
+        }
+
+        // Reads on the W1 store.
+        if (w1Ok)
+        {
+            try
+            {
+                engine.OpenExisting(w1Dir);
+                Measure(engine, result, Workload.W3PointRead, config.Reads, () => engine.PointReads(data, readIndexes));
+                Measure(engine, result, Workload.W4Streams, data.Count, () => engine.ReadAllStreams(data));
+                Measure(engine, result, Workload.W5Scope, data.Count, () => data.Scopes.Sum(engine.QueryScope));
+                Measure(engine, result, Workload.W5Kind, data.Count, () => Dataset.KindValues.Sum(k => engine.QueryKind(k)));
+                var sums = new long[data.EntityCount];
+                Measure(engine, result, Workload.W7Fold, data.Count, () =>
+                {
+                    long folded = engine.FoldAll(data, sums);
+                    return sums.AsSpan().SequenceEqual(data.SumPerEntity) ? folded : -folded;
+                });
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                log.WriteLine("   read phase failed: " + ex);
+                foreach (var w in new[] { Workload.W3PointRead, Workload.W4Streams, Workload.W5Scope, Workload.W5Kind, Workload.W7Fold })
+                {
+                    result.Measurements.TryAdd(w, Measurement.Failed(ex.Message));
+                }
+            }
+            finally
+            {
+                engine.Close();
+            }
+        }
+
+        // W2 durable appends on a fresh store.
+        try
+        {
+            engine.CreateForDurable(w2Dir);
+            Settle();
+            long start = Stopwatch.GetTimestamp();
+            long acknowledged = engine.AppendDurable(data, config.DurableEvents, config.Concurrency);
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            result.Measurements[Workload.W2Durable] = new Measurement(acknowledged / seconds, config.DurableEvents, acknowledged, seconds);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            result.Measurements[Workload.W2Durable] = Measurement.Failed(ex.Message);
+            log.WriteLine("   W2 failed: " + ex);
+        }
+        finally
+        {
+            engine.Close();
+        }
+
+        Report(Workload.W2Durable, result);
+        foreach (var w in Enum.GetValues<Workload>())
+        {
+            result.Measurements.TryAdd(w, Measurement.NotApplicable(w1Ok ? "n/a" : "W1 failed"));
+        }
+
+        return result;
+    }
+
+    private void Measure(BenchEngine engine, EngineResult result, Workload workload, long expected, Func<long> body)
+    {
+        if (!engine.Supports(workload))
+        {
+            result.Measurements[workload] = Measurement.NotApplicable("no index (raw log)");
+            return;
+        }
+
+        Settle();
+        long start = Stopwatch.GetTimestamp();
+        long actual = body();
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        result.Measurements[workload] = new Measurement(Math.Abs(actual) / seconds, expected, actual, seconds, actual < 0 ? "fold sums differ from the dataset" : null);
+        Report(workload, result);
+    }
+
+    private void Report(Workload workload, EngineResult result)
+    {
+        if (result.Measurements.TryGetValue(workload, out var m))
+        {
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   {ReportWriter.Label(workload),-28} {ReportWriter.Format(workload, m),16}  ({m.Seconds:F3} s{(m.IsValid || double.IsNaN(m.Value) ? "" : $", COUNT MISMATCH {m.Actual}/{m.Expected}")}{(m.Note is null ? "" : "; " + m.Note)})"));
+        }
+    }
+
+    /// <summary>Lets background work of the previous step finish so it is not charged to the next one.</summary>
+    private static void Settle()
+    {
+#pragma warning disable RS0030 // A benchmark harness collects between timed sections on purpose.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+#pragma warning restore RS0030
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

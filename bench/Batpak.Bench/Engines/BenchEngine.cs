@@ -1,0 +1,90 @@
+namespace Batpak.Bench.Engines;
+
+/// <summary>The workloads of one bench run.</summary>
+internal enum Workload
+{
+    W1Append,
+    W2Durable,
+    W3PointRead,
+    W4Streams,
+    W5Scope,
+    W5Kind,
+    W6Reopen,
+    W7Fold,
+    W8Bytes,
+}
+
+/// <summary>
+/// One engine under test. The runner calls, in order: <see cref="CreateForAppend"/> + <see cref="AppendAll"/> (W1),
+/// <see cref="Close"/>, <see cref="ReopenProbe"/> in a child process (W6), <see cref="OpenExisting"/> + the read
+/// workloads, <see cref="Close"/>, then <see cref="CreateForDurable"/> + <see cref="AppendDurable"/> + <see cref="Close"/> (W2).
+/// Only the append/read calls are timed; opening and closing are not (except in W6).
+/// </summary>
+internal abstract class BenchEngine : IDisposable
+{
+    public abstract string Name { get; }
+
+    /// <summary>The command-line key (<c>--engines</c>, <c>reopen --engine</c>).</summary>
+    public abstract string Key { get; }
+
+    public virtual bool Supports(Workload workload) => true;
+
+    /// <summary>Untimed set-up before W1/W2 (per-dataset tables an application would hold anyway).</summary>
+    public virtual void Prepare(Dataset data)
+    {
+    }
+
+    /// <summary>Creates an empty store in <paramref name="directory"/> set up for bulk appends with an fsync every <paramref name="syncEvery"/> events.</summary>
+    public abstract void CreateForAppend(string directory, int syncEvery);
+
+    /// <summary>W1: appends every event of <paramref name="data"/> from one thread; returns when all are acknowledged and the last fsync is done.</summary>
+    public abstract void AppendAll(Dataset data, int syncEvery);
+
+    /// <summary>Creates an empty store in <paramref name="directory"/> set up for durable (fsync-acknowledged) appends.</summary>
+    public abstract void CreateForDurable(string directory);
+
+    /// <summary>W2: <paramref name="concurrency"/> appenders share <paramref name="count"/> events, each acknowledged after an fsync; returns the acknowledged count.</summary>
+    public abstract long AppendDurable(Dataset data, int count, int concurrency);
+
+    /// <summary>Opens the store W1 wrote, for the read workloads.</summary>
+    public abstract void OpenExisting(string directory);
+
+    /// <summary>W3: reads the events at <paramref name="indexes"/> (dataset order) by id; returns how many were found with the right payload length.</summary>
+    public abstract long PointReads(Dataset data, int[] indexes);
+
+    /// <summary>W4: reads every entity's stream in sequence order; returns the events read.</summary>
+    public abstract long ReadAllStreams(Dataset data);
+
+    /// <summary>W5: reads one scope's events; returns the count.</summary>
+    public abstract long QueryScope(string scope);
+
+    /// <summary>W5: reads one kind's events; returns the count.</summary>
+    public abstract long QueryKind(ushort kind);
+
+    /// <summary>W7: folds every entity's stream (sum of the payload amount) into <paramref name="sums"/>; returns the events folded.</summary>
+    public abstract long FoldAll(Dataset data, long[] sums);
+
+    /// <summary>W6, in a fresh process: opens the store until it can serve reads; returns the events it reports (or -1 when it cannot tell cheaply).</summary>
+    public abstract long ReopenProbe(string directory, Dataset? data);
+
+    /// <summary>After <see cref="ReopenProbe"/>: what the engine says it did while opening (for the report), or null.</summary>
+    public virtual string? DescribeOpen() => null;
+
+    /// <summary>Closes the open store, flushing what the engine flushes on close.</summary>
+    public abstract void Close();
+
+    /// <summary>A one-line note for the report (settings that matter for fairness).</summary>
+    public abstract string Settings { get; }
+
+    public void Dispose()
+    {
+        Close();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Bytes of every file under <paramref name="directory"/> (apparent size).</summary>
+    public static long DirectoryBytes(string directory) =>
+        Directory.Exists(directory)
+            ? new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length)
+            : 0;
+}

@@ -1,0 +1,91 @@
+#if BATPAK_ENGINE
+using System.Security.Cryptography;
+using Batpak.Storage;
+using BenchmarkDotNet.Attributes;
+
+namespace Batpak.Bench.Micro;
+
+/// <summary>
+/// Single append through the public API (one caller, no fsync per append: SyncEveryNEvents = 1,000), with the
+/// allocation per append reported by <see cref="MemoryDiagnoserAttribute"/>. The payload is allocated once.
+/// Run: <c>dotnet run -c Release --project bench/Batpak.Bench -- micro --filter *AppendBenchmarks* --job short</c>.
+/// </summary>
+[MemoryDiagnoser]
+public class AppendBenchmarks : IDisposable
+{
+    private string _directory = "";
+    private EventStore? _store;
+    private Coordinate _coordinate;
+    private readonly EventKind _kind = EventKind.Create(0x1, 0x001);
+    private byte[] _payload = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "batpak-micro-" + Guid.NewGuid().ToString("N"));
+        _store = new EventStore(new BatpakOptions { DataDirectory = _directory, SyncEveryNEvents = 1000 });
+        _coordinate = new Coordinate("acct:1", "tenant:1");
+        _payload = Dataset.Generate(1, 1, 1, 200, 42).Payloads[0];
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _store?.Dispose();
+        _store = null;
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    [Benchmark(Description = "EventStore.Append (200 B payload)")]
+    public long Append() => _store!.Append(in _coordinate, _kind, _payload).GlobalSequence;
+}
+
+/// <summary>Encoding one frame (MessagePack body + CRC-32) into a reused pooled buffer, and the SHA-256 chain link.</summary>
+[MemoryDiagnoser]
+public class FrameEncodeBenchmarks : IDisposable
+{
+    private readonly PooledBufferWriter _writer = new();
+    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private FrameFormat.FrameFields _fields;
+    private byte[] _payload = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _payload = Dataset.Generate(1, 1, 1, 200, 42).Payloads[0];
+        var id = EventId.FromGuid(Guid.CreateVersion7());
+        _fields = new FrameFormat.FrameFields
+        {
+            GlobalSequence = 123_456,
+            EventId = id,
+            CorrelationId = id,
+            TimestampMicroseconds = 1_700_000_000_000_000,
+            WallMilliseconds = 1_700_000_000_000,
+            EntitySequence = 42,
+            Kind = EventKind.Create(0x1, 0x001).Value,
+            Entity = "acct:1",
+            Scope = "tenant:1",
+        };
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _sha.Dispose();
+    }
+
+    [Benchmark(Description = "FrameFormat.WriteFrame (200 B payload)")]
+    public int WriteFrame()
+    {
+        _writer.Reset();
+        return FrameFormat.WriteFrame(_writer, in _fields, _payload);
+    }
+
+    [Benchmark(Description = "FrameFormat.ComputeHash (SHA-256 link)")]
+    public EventHash ComputeHash() => FrameFormat.ComputeHash(_sha, in _fields, _payload);
+}
+#endif

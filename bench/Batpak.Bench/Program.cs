@@ -1,0 +1,65 @@
+using System.Globalization;
+using Batpak.Bench;
+using BenchmarkDotNet.Running;
+
+// Batpak.Bench: one process runs every workload against every engine on the same generated dataset.
+//   Batpak.Bench [run] [--quick] [--events N] [--entities N] [--scopes N] [--payload B] [--sync-every N]
+//                [--durable-events N] [--concurrency N] [--reads N] [--seed S] [--engines a,b] [--dir PATH] [--keep] [--out FILE]
+//   Batpak.Bench reopen --engine KEY --dir PATH     (W6 child; used by the runner)
+//   Batpak.Bench micro [BenchmarkDotNet args]      (BenchmarkDotNet micro-benchmarks, e.g. --filter *Append*)
+if (args.Length > 0 && args[0] == "micro")
+{
+    BenchmarkSwitcher.FromAssembly(typeof(BenchRunner).Assembly).Run(args[1..]);
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "reopen")
+{
+    var child = BenchArgs.Parse(args[1..]);
+    return ReopenLauncher.ChildMain(child.Get("engine") ?? throw new ArgumentException("reopen needs --engine"), child.Get("dir") ?? throw new ArgumentException("reopen needs --dir"), Console.Out);
+}
+
+BenchArgs options;
+try
+{
+    options = BenchArgs.Parse(args.Length > 0 && args[0] == "run" ? args[1..] : args);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    Console.Error.WriteLine(BenchArgs.Usage);
+    return 2;
+}
+
+if (options.Has("help") || options.Has("h"))
+{
+    Console.WriteLine(BenchArgs.Usage);
+    return 0;
+}
+
+BenchConfig config;
+try
+{
+    config = options.ToConfig();
+    config.Validate();
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+var results = new BenchRunner(config, Console.Out).Run();
+Console.WriteLine();
+Console.WriteLine(ReportWriter.Text(results));
+Console.WriteLine(ReportWriter.Targets(results));
+if (config.OutFile is { } outFile)
+{
+    string markdown = "# Batpak.Bench results\n\n" +
+        string.Create(CultureInfo.InvariantCulture, $"Run: {TimeProvider.System.GetUtcNow():u}, {Environment.ProcessorCount} logical CPUs, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}\n\n") +
+        ReportWriter.Markdown(config, results) + "\n## Targets (Batpak)\n\n" + ReportWriter.Targets(results);
+    File.WriteAllText(outFile, markdown);
+    Console.WriteLine($"Wrote {outFile}");
+}
+
+return results.SelectMany(r => r.Measurements.Values).All(m => m.IsValid || double.IsNaN(m.Value)) ? 0 : 1;

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Batpak.Bench;
+
+/// <summary>
+/// W6: reopens a store in a fresh process (this executable, <c>reopen</c> subcommand) so no warm in-process state
+/// (index, caches, JIT-ed engine code) helps. The child times only the open (until the engine can serve reads) and
+/// prints <c>REOPEN &lt;ms&gt; &lt;events&gt;</c>. The OS page cache stays warm (dropping it needs root and would disturb
+/// other work on the machine), so this is a warm-cache cold start.
+/// </summary>
+internal static class ReopenLauncher
+{
+    public const string Marker = "REOPEN";
+    public const string NoteMarker = "REOPEN-NOTE";
+
+    public static ReopenOutcome Run(string engineKey, string directory)
+    {
+        var (fileName, prefix) = SelfCommand();
+        var start = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in prefix)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.ArgumentList.Add("reopen");
+        start.ArgumentList.Add("--engine");
+        start.ArgumentList.Add(engineKey);
+        start.ArgumentList.Add("--dir");
+        start.ArgumentList.Add(directory);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start " + fileName);
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            return new ReopenOutcome(double.NaN, -1, "reopen child timed out");
+        }
+
+        ReopenOutcome? outcome = null;
+        string? note = null;
+        foreach (string line in stdout.Split('\n'))
+        {
+            string[] parts = line.Trim().Split(' ');
+            if (parts.Length == 3 && parts[0] == Marker)
+            {
+                outcome = new ReopenOutcome(
+                    double.Parse(parts[1], CultureInfo.InvariantCulture),
+                    long.Parse(parts[2], CultureInfo.InvariantCulture),
+                    null);
+            }
+            else if (parts[0] == NoteMarker)
+            {
+                note = line.Trim()[(NoteMarker.Length + 1)..];
+            }
+        }
+
+        if (outcome is { } found)
+        {
+            return found with { Note = note };
+        }
+
+        return new ReopenOutcome(double.NaN, -1, $"reopen child exited {process.ExitCode}: {stdout.Trim()} {stderr.Result.Trim()}".Trim());
+    }
+
+    /// <summary>The child side: open, time, print, close.</summary>
+    public static int ChildMain(string engineKey, string directory, TextWriter output)
+    {
+        using var engine = BenchRunner.CreateEngine(engineKey);
+        long start = Stopwatch.GetTimestamp();
+        long events = engine.ReopenProbe(directory, null);
+        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Marker} {ms:R} {events}"));
+        if (engine.DescribeOpen() is { } detail)
+        {
+            output.WriteLine(NoteMarker + " " + detail);
+        }
+
+        return 0;
+    }
+
+    /// <summary>How to start this executable again: its apphost when there is one, else <c>dotnet exec Batpak.Bench.dll</c>.</summary>
+    private static (string FileName, string[] Prefix) SelfCommand()
+    {
+        string? processPath = Environment.ProcessPath;
+        string assembly = typeof(ReopenLauncher).Assembly.Location;
+        if (processPath is not null && Path.GetFileNameWithoutExtension(processPath) == "Batpak.Bench")
+        {
+            return (processPath, []);
+        }
+
+        string apphost = Path.ChangeExtension(assembly, OperatingSystem.IsWindows() ? ".exe" : null);
+        if (File.Exists(apphost))
+        {
+            return (apphost, []);
+        }
+
+        string dotnet = processPath is not null && Path.GetFileNameWithoutExtension(processPath) == "dotnet"
+            ? processPath
+            : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        return (dotnet, ["exec", assembly]);
+    }
+}

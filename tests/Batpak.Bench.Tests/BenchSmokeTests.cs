@@ -1,0 +1,110 @@
+using Batpak.Bench.Engines;
+
+namespace Batpak.Bench.Tests;
+
+/// <summary>
+/// Keeps the harness from rotting: every workload, every engine, tiny sizes, and every count read back must equal
+/// the count written (W7 also checks every entity's folded sum against the dataset). W6 really starts the bench
+/// executable in a child process.
+/// </summary>
+public sealed class BenchSmokeTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "batpak-bench-smoke-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    private BenchConfig Tiny(params string[] engines) => new()
+    {
+        Events = 1_500,
+        Entities = 40,
+        Scopes = 4,
+        DurableEvents = 64,
+        Concurrency = 8,
+        Reads = 300,
+        Engines = engines,
+        Root = _root,
+    };
+
+    [Theory]
+    [InlineData("batpak")]
+    [InlineData("sqlite")]
+    [InlineData("litedb")]
+    [InlineData("fasterlog")]
+    public void Run_TinySizes_EveryCountReadBackEqualsWritten(string engine)
+    {
+        var log = new StringWriter();
+        var results = new BenchRunner(Tiny(engine), log).Run();
+
+        var result = Assert.Single(results);
+        if (engine == "batpak" && !BatpakEngine.IsAvailable)
+        {
+            // The adapter compiles without the engine; once EventStore.cs is in the tree this branch is dead.
+            Assert.All(result.Measurements.Values, m => Assert.True(double.IsNaN(m.Value)));
+            return;
+        }
+
+        using var probe = BenchRunner.CreateEngine(engine);
+        foreach (var workload in Enum.GetValues<Workload>())
+        {
+            Assert.True(result.Measurements.TryGetValue(workload, out var m), $"{engine} {workload}: missing");
+            if (!probe.Supports(workload))
+            {
+                Assert.True(double.IsNaN(m!.Value), $"{engine} {workload}: should be N/A");
+                continue;
+            }
+
+            Assert.False(double.IsNaN(m!.Value), $"{engine} {workload}: {m.Note}\n{log}");
+            Assert.True(m.Value > 0, $"{engine} {workload}: {m.Value}");
+            Assert.True(m.IsValid, $"{engine} {workload}: read back {m.Actual}, wrote {m.Expected} ({m.Note})\n{log}");
+        }
+
+        Assert.True(result.AllocationPerAppend!.Value >= 0);
+    }
+
+    [Fact]
+    public void Report_TwoEngines_RendersTableRatiosAndTargets()
+    {
+        var config = Tiny("batpak", "sqlite");
+        var results = new BenchRunner(config, TextWriter.Null).Run();
+
+        string markdown = ReportWriter.Markdown(config, results);
+        Assert.Contains("| W1 append (sync/1000) | events/s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("W8 bytes on disk", markdown, StringComparison.Ordinal);
+        Assert.DoesNotContain("MISMATCH", markdown, StringComparison.Ordinal);
+        if (BatpakEngine.IsAvailable)
+        {
+            Assert.Contains("Batpak vs SQLite", markdown, StringComparison.Ordinal);
+            Assert.Contains("W2 >= 30,000", ReportWriter.Targets(results), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Dataset_SameSeed_SamePayloadsAndAmountsReadBack()
+    {
+        var a = Dataset.Generate(500, 10, 2, 200, 7);
+        var b = Dataset.Generate(500, 10, 2, 200, 7);
+
+        Assert.Equal(a.Payloads.SelectMany(p => p), b.Payloads.SelectMany(p => p));
+        Assert.All(a.Payloads, p => Assert.Equal(200, p.Length));
+        Assert.Equal(a.TotalAmount, a.Payloads.Sum(p => (long)Dataset.ReadAmount(p)));
+        Assert.Equal(500, a.EventsPerEntity.Sum());
+    }
+
+    [Fact]
+    public void Args_QuickAndOverrides_Parsed()
+    {
+        var config = BenchArgs.Parse(["--quick", "--events", "5000", "--engines", "sqlite,fasterlog", "--out", "x.md"]).ToConfig();
+
+        Assert.True(config.Quick);
+        Assert.Equal(5000, config.Events);
+        Assert.Equal(["sqlite", "fasterlog"], config.Engines);
+        Assert.EndsWith("x.md", config.OutFile, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => BenchArgs.Parse(["--bogus", "1"]).ToConfig());
+    }
+}
