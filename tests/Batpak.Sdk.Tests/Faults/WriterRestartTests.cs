@@ -77,7 +77,7 @@ public class WriterRestartTests
                 }
             };
 
-            EventData[] batch = Enumerable.Range(0, 8).Select(_ => new EventData(s_alice, TestEvents.Created, new byte[100])).ToArray();
+            EventData[] batch = Enumerable.Range(0, 10).Select(_ => new EventData(s_alice, TestEvents.Created, new byte[100])).ToArray();
             Assert.Throws<WriterCrashedException>(() => store.AppendBatch(batch));
             Assert.True(sawRotation, "the batch must have started a new segment before failing");
             Assert.Equal(segmentsBefore, store.GetStats().SegmentCount);
