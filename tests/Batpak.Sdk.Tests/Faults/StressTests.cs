@@ -189,14 +189,84 @@ public sealed class StressTests(ITestOutputHelper output)
             }
         }));
 
+        // A push subscriber: lossy, but what it gets is acknowledged and in strictly increasing global order.
+        using Subscription subscription = store.Subscribe(Region.All, capacity: 256);
+        long delivered = 0;
+        tasks.Add(Task.Run(async () =>
+        {
+            long last = -1;
+            try
+            {
+                await foreach (StoredEvent e in subscription.ReadAllAsync(stop.Token))
+                {
+                    if (e.Header.GlobalSequence <= last)
+                    {
+                        errors.Enqueue($"subscription delivered {e.Header.GlobalSequence} after {last}");
+                    }
+
+                    last = e.Header.GlobalSequence;
+                    delivered++;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }));
+
+        // A pull cursor: guaranteed delivery, checked against the full log at the end.
+        var cursorSeen = new List<long>();
+        using EventCursor cursor = store.OpenCursor(Region.All, "stress");
+        tasks.Add(Task.Run(async () =>
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    foreach (StoredEvent e in await cursor.PollAsync(500, stop.Token))
+                    {
+                        cursorSeen.Add(e.Header.GlobalSequence);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }));
+
+        // Compaction rewrites sealed segments under the readers and appenders.
+        int compactions = 0;
+        tasks.Add(Task.Run(async () =>
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    store.Compact(new CompactionOptions { Retain = static _ => true });
+                    compactions++;
+                    await Task.Delay(200, stop.Token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (Exception ex)
+            {
+                errors.Enqueue($"compaction: {ex}");
+            }
+        }));
+
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(tasks);
         Assert.True(errors.IsEmpty, string.Join(Environment.NewLine, errors.Take(10)));
 
         // At the end: counts, per-entity order, global order, chains; then the same after a reopen.
         List<StoredEvent> all = CheckFinal(store, acked);
+        cursorSeen.AddRange(cursor.Poll(int.MaxValue).Select(e => e.Header.GlobalSequence));
+        Assert.Equal(all.Select(e => e.Header.GlobalSequence), cursorSeen);
+        Assert.True(delivered + subscription.DroppedCount > 0, "the subscription saw the appends");
+        Assert.True(compactions > 0, "compaction ran during the stress");
         StoreStats stats = store.GetStats();
-        output.WriteLine($"{duration.TotalSeconds:F0} s: {acked.Count} appends, {Interlocked.Read(ref reads)} read rounds, {stats.SegmentCount} segments, {stats.SyncCount} fsyncs, {stats.BatchCount} writer batches ({clock.Elapsed.TotalSeconds:F1} s)");
+        output.WriteLine($"{duration.TotalSeconds:F0} s: {acked.Count} appends, {Interlocked.Read(ref reads)} read rounds, {stats.SegmentCount} segments, {stats.SyncCount} fsyncs, {stats.BatchCount} writer batches, {compactions} compactions, {delivered} pushed / {subscription.DroppedCount} dropped ({clock.Elapsed.TotalSeconds:F1} s)");
         store.Dispose();
         using EventStore reopened = TestEvents.Open(dir.Path, Configure);
         Assert.Equal(all.Select(e => e.Id), CheckFinal(reopened, acked).Select(e => e.Id));
