@@ -346,27 +346,60 @@ internal static class FrameFormat
     /// </summary>
     public static EventHash ComputeHash(IncrementalHash sha, in FrameFields f, ReadOnlySpan<byte> payload)
     {
-        Span<byte> fixedPart = stackalloc byte[32 + 16 + 16 + 16 + 8 + 8 + 8 + 4 + 2 + 2];
-        f.PrevHash.WriteBytes(fixedPart);
-        f.EventId.WriteBytes(fixedPart[32..]);
-        f.CorrelationId.WriteBytes(fixedPart[48..]);
-        f.CausationId.WriteBytes(fixedPart[64..]);
-        BinaryPrimitives.WriteInt64BigEndian(fixedPart[80..], f.GlobalSequence);
-        BinaryPrimitives.WriteInt64BigEndian(fixedPart[88..], f.TimestampMicroseconds);
-        BinaryPrimitives.WriteInt64BigEndian(fixedPart[96..], f.EntitySequence);
-        BinaryPrimitives.WriteUInt32BigEndian(fixedPart[104..], f.Depth);
-        BinaryPrimitives.WriteUInt16BigEndian(fixedPart[108..], f.Kind);
-        BinaryPrimitives.WriteUInt16BigEndian(fixedPart[110..], f.Flags);
-        sha.AppendData(fixedPart);
-        AppendString(sha, f.Entity);
-        AppendString(sha, f.Scope);
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(length, payload.Length);
-        sha.AppendData(length);
-        sha.AppendData(payload);
+        const int FixedSize = 32 + 16 + 16 + 16 + 8 + 8 + 8 + 4 + 2 + 2;
+        int entityMax = Encoding.UTF8.GetMaxByteCount(f.Entity.Length);
+        int scopeMax = Encoding.UTF8.GetMaxByteCount(f.Scope.Length);
+        int max = FixedSize + 4 + entityMax + 4 + scopeMax + 4 + payload.Length;
         Span<byte> digest = stackalloc byte[EventHash.Size];
-        sha.GetHashAndReset(digest);
+        if (max > 4096)
+        {
+            // Large payloads are hashed in place rather than copied.
+            Span<byte> head = stackalloc byte[FixedSize];
+            WriteFixed(head, f);
+            sha.AppendData(head);
+            AppendString(sha, f.Entity);
+            AppendString(sha, f.Scope);
+            Span<byte> length = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(length, payload.Length);
+            sha.AppendData(length);
+            sha.AppendData(payload);
+            sha.GetHashAndReset(digest);
+            return EventHash.FromBytes(digest);
+        }
+
+        // One contiguous input and one-shot SHA-256: about half the cost of five incremental appends for small events.
+        Span<byte> input = stackalloc byte[4096];
+        WriteFixed(input, f);
+        int at = FixedSize;
+        at += WriteString(input[at..], f.Entity);
+        at += WriteString(input[at..], f.Scope);
+        BinaryPrimitives.WriteInt32BigEndian(input[at..], payload.Length);
+        at += 4;
+        payload.CopyTo(input[at..]);
+        at += payload.Length;
+        SHA256.HashData(input[..at], digest);
         return EventHash.FromBytes(digest);
+
+        static void WriteFixed(Span<byte> destination, in FrameFields f)
+        {
+            f.PrevHash.WriteBytes(destination);
+            f.EventId.WriteBytes(destination[32..]);
+            f.CorrelationId.WriteBytes(destination[48..]);
+            f.CausationId.WriteBytes(destination[64..]);
+            BinaryPrimitives.WriteInt64BigEndian(destination[80..], f.GlobalSequence);
+            BinaryPrimitives.WriteInt64BigEndian(destination[88..], f.TimestampMicroseconds);
+            BinaryPrimitives.WriteInt64BigEndian(destination[96..], f.EntitySequence);
+            BinaryPrimitives.WriteUInt32BigEndian(destination[104..], f.Depth);
+            BinaryPrimitives.WriteUInt16BigEndian(destination[108..], f.Kind);
+            BinaryPrimitives.WriteUInt16BigEndian(destination[110..], f.Flags);
+        }
+
+        static int WriteString(Span<byte> destination, string value)
+        {
+            int written = Encoding.UTF8.GetBytes(value, destination[4..]);
+            BinaryPrimitives.WriteInt32BigEndian(destination, written);
+            return written + 4;
+        }
     }
 
     private static long FloorDiv(long value, long divisor) => value >= 0 ? value / divisor : ((value + 1) / divisor) - 1;

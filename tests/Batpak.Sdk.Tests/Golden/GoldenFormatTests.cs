@@ -55,6 +55,50 @@ public class GoldenFormatTests
             (decoded.GlobalSequence, decoded.EntitySequence, decoded.TimestampMicroseconds, decoded.WallMilliseconds, decoded.Counter, decoded.Depth, decoded.Kind, decoded.Flags));
     }
 
+    [Theory]
+    [InlineData(10)]
+    [InlineData(5000)] // above the one-shot buffer: hashed incrementally
+    public void ComputeHash_IsSha256OfTheDocumentedInput_ForSmallAndLargePayloads(int payloadLength)
+    {
+        FrameFormat.FrameFields fields = SampleFields();
+        byte[] payload = Enumerable.Range(0, payloadLength).Select(i => (byte)i).ToArray();
+        var expected = new List<byte>();
+        expected.AddRange(fields.PrevHash.ToArray());
+        foreach (EventId id in new[] { fields.EventId, fields.CorrelationId, fields.CausationId })
+        {
+            byte[] idBytes = new byte[16];
+            id.WriteBytes(idBytes);
+            expected.AddRange(idBytes);
+        }
+
+        void Big(long value, int size)
+        {
+            for (int i = size - 1; i >= 0; i--)
+            {
+                expected.Add((byte)(value >> (8 * i)));
+            }
+        }
+
+        Big(fields.GlobalSequence, 8);
+        Big(fields.TimestampMicroseconds, 8);
+        Big(fields.EntitySequence, 8);
+        Big(fields.Depth, 4);
+        Big(fields.Kind, 2);
+        Big(fields.Flags, 2);
+        foreach (string text in new[] { fields.Entity, fields.Scope })
+        {
+            byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+            Big(utf8.Length, 4);
+            expected.AddRange(utf8);
+        }
+
+        Big(payload.Length, 4);
+        expected.AddRange(payload);
+
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(expected.ToArray())), FrameFormat.ComputeHash(sha, fields, payload).ToString());
+    }
+
     [Fact]
     public void Frame_WithExtraTrailingFields_StillDecodes()
     {
