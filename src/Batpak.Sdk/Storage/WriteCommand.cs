@@ -117,13 +117,7 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
         _done.Wait();
         Exception? error = _error;
         AppendReceipt result = _result;
-        ReleasePayload();
-        Options = AppendOptions.Default;
-        Destination = null;
-        Batch = null;
-        BatchReceipts = null;
-        _error = null;
-        t_cached = this;
+        Abandon();
         if (error is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
@@ -132,7 +126,17 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
         return result;
     }
 
-    /// <summary>Recycles a synchronous command that was never queued.</summary>
+    /// <summary>Fills in an append.</summary>
+    public void SetAppend(in Coordinate coordinate, EventKind kind, AppendOptions options, bool durable)
+    {
+        Kind = CommandKind.Append;
+        Coordinate = coordinate;
+        EventKind = kind;
+        Options = options;
+        Durable = durable;
+    }
+
+    /// <summary>Recycles a synchronous command: after its reply was read, or when it was never queued.</summary>
     public void Abandon()
     {
         ReleasePayload();

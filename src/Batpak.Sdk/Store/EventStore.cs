@@ -214,12 +214,8 @@ public sealed class EventStore : IEventStore
         options ??= AppendOptions.Default;
         Validate(coordinate, kind, payload.Length, options);
         WriteCommand command = WriteCommand.CreateAsync();
-        command.Kind = CommandKind.Append;
-        command.Coordinate = coordinate;
-        command.EventKind = kind;
-        command.Payload = payload;
-        command.Options = options;
-        command.Durable = true;
+        command.SetAppend(coordinate, kind, options, durable: true);
+        command.Payload = payload; // not copied: the caller keeps the memory alive until completion
         try
         {
             await Writer.EnqueueAsync(command, cancellationToken).ConfigureAwait(false);
@@ -811,11 +807,7 @@ public sealed class EventStore : IEventStore
         options ??= AppendOptions.Default;
         Validate(coordinate, kind, payload.Length, options);
         WriteCommand command = WriteCommand.RentSync();
-        command.Kind = CommandKind.Append;
-        command.Coordinate = coordinate;
-        command.EventKind = kind;
-        command.Options = options;
-        command.Durable = options.Durable;
+        command.SetAppend(coordinate, kind, options, options.Durable);
         command.CopyPayload(payload);
         return command;
     }
