@@ -264,11 +264,11 @@ internal static class FrameFormat
     /// <paramref name="payload"/> is requested. Throws <see cref="MessagePackSerializationException"/> or
     /// <see cref="FormatException"/> for malformed bodies.
     /// </summary>
-    public static FrameFields ReadBody(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
+    public static FrameFields ReadBody(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload, StringInterner? coordinates = null)
     {
         try
         {
-            return ReadBodyUnchecked(body, out payload);
+            return ReadBodyUnchecked(body, out payload, coordinates);
         }
         catch (Exception ex) when (ex is EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException)
         {
@@ -278,7 +278,7 @@ internal static class FrameFormat
         }
     }
 
-    private static FrameFields ReadBodyUnchecked(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
+    private static FrameFields ReadBodyUnchecked(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload, StringInterner? coordinates)
     {
         var reader = new MessagePackReader(body);
         int count = reader.ReadArrayHeader();
@@ -301,8 +301,8 @@ internal static class FrameFormat
         f.Flags = reader.ReadUInt16();
         f.PrevHash = ReadHash(ref reader);
         f.Hash = ReadHash(ref reader);
-        f.Entity = reader.ReadString() ?? throw new FormatException("the entity is nil");
-        f.Scope = reader.ReadString() ?? throw new FormatException("the scope is nil");
+        f.Entity = ReadCoordinatePart(ref reader, coordinates) ?? throw new FormatException("the entity is nil");
+        f.Scope = ReadCoordinatePart(ref reader, coordinates) ?? throw new FormatException("the scope is nil");
         ReadOnlySequence<byte>? bytes = reader.ReadBytes();
         if (bytes is null)
         {
@@ -400,6 +400,16 @@ internal static class FrameFormat
             BinaryPrimitives.WriteInt32BigEndian(destination, written);
             return written + 4;
         }
+    }
+
+    private static string? ReadCoordinatePart(ref MessagePackReader reader, StringInterner? interner)
+    {
+        if (interner is null || !reader.TryReadStringSpan(out ReadOnlySpan<byte> utf8))
+        {
+            return reader.ReadString();
+        }
+
+        return interner.Intern(utf8);
     }
 
     private static long FloorDiv(long value, long divisor) => value >= 0 ? value / divisor : ((value + 1) / divisor) - 1;

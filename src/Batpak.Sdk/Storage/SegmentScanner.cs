@@ -28,7 +28,7 @@ internal static class SegmentScanner
     /// <param name="Header">The segment header, or null when the last segment's header itself is torn.</param>
     public readonly record struct ScanResult(long ValidEnd, long Frames, string? TruncationReason, FrameFormat.SegmentHeader? Header);
 
-    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, FrameVisitor visitor)
+    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, FrameVisitor visitor, StringInterner? interner = null)
     {
         long fileLength = RandomAccess.GetLength(handle);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
@@ -100,7 +100,7 @@ internal static class SegmentScanner
                             FrameFormat.FrameFields fields;
                             try
                             {
-                                fields = FrameFormat.ReadBody(buffer.AsMemory(at + FrameFormat.FrameHeaderSize, (int)length), out _);
+                                fields = FrameFormat.ReadBody(buffer.AsMemory(at + FrameFormat.FrameHeaderSize, (int)length), out _, interner);
                             }
                             catch (Exception ex) when (ex is MessagePackSerializationException or FormatException or EndOfStreamException or OverflowException)
                             {

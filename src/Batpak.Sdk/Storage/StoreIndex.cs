@@ -154,6 +154,15 @@ internal sealed class StoreIndex
         }
     }
 
+    /// <summary>Sizes the id map for about <paramref name="events"/> events, so a large recovery does not rehash it again and again.</summary>
+    public void Reserve(int events)
+    {
+        lock (_lock)
+        {
+            _byId.EnsureCapacity(events);
+        }
+    }
+
     /// <summary>Writer-side: the entity's stream, or null. Safe without the lock only on the writer thread.</summary>
     public EntityStream? FindEntityForWriter(string entity) => _entities.GetValueOrDefault(entity);
 

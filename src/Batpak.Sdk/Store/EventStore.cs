@@ -1040,6 +1040,7 @@ public sealed class EventStore : IEventStore
     private RecoveryReport ScanReadOnly()
     {
         List<int> ids = LiveSegmentIds(repair: false);
+        var interner = new StringInterner();
         long ignoredBytes = 0;
         long ignoredAt = -1;
         string? reason = null;
@@ -1048,7 +1049,7 @@ public sealed class EventStore : IEventStore
             for (int i = 0; i < ids.Count; i++)
             {
                 using SafeFileHandle handle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                SegmentScanner.ScanResult result = SegmentScanner.Scan(handle, ids[i], isLast: i == ids.Count - 1, AddRecovered);
+                SegmentScanner.ScanResult result = SegmentScanner.Scan(handle, ids[i], isLast: i == ids.Count - 1, AddRecovered, interner);
                 if (result.TruncationReason is not null)
                 {
                     ignoredAt = result.Header is null ? 0 : result.ValidEnd;
@@ -1059,6 +1060,27 @@ public sealed class EventStore : IEventStore
         }
 
         return new RecoveryReport(ids.Count, ignoredBytes, ignoredAt, reason);
+    }
+
+    /// <summary>
+    /// Pre-sizes the index for a store with more than one segment: the first segment's bytes per event, applied to
+    /// the total size, estimates the event count (so a large recovery does not rehash the id map again and again).
+    /// </summary>
+    private void ReserveIndex(List<int> ids, long firstSegmentBytes, long firstSegmentEvents)
+    {
+        if (ids.Count < 2 || firstSegmentEvents == 0)
+        {
+            return;
+        }
+
+        long total = 0;
+        foreach (int id in ids)
+        {
+            total += new FileInfo(SegmentPath(id)).Length;
+        }
+
+        long estimate = total / Math.Max(1, firstSegmentBytes / firstSegmentEvents);
+        _index.Reserve((int)Math.Min(estimate, 1 << 28));
     }
 
     private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
@@ -1075,12 +1097,18 @@ public sealed class EventStore : IEventStore
         long truncatedAt = -1;
         string? reason = null;
         SegmentScanner.FrameVisitor visitor = AddRecovered;
+        var interner = new StringInterner(); // one string per entity and scope name, not one per frame
         lock (_index.SyncRoot)
         {
             for (int i = 0; i < ids.Count - 1; i++)
             {
                 using SafeFileHandle sealedHandle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                SegmentScanner.Scan(sealedHandle, ids[i], isLast: false, visitor);
+                SegmentScanner.ScanResult sealedResult = SegmentScanner.Scan(sealedHandle, ids[i], isLast: false, visitor, interner);
+                if (i == 0)
+                {
+                    ReserveIndex(ids, sealedResult.ValidEnd, sealedResult.Frames);
+                }
+
                 scanned++;
             }
 
@@ -1088,7 +1116,7 @@ public sealed class EventStore : IEventStore
             SafeFileHandle last = File.OpenHandle(SegmentPath(lastId), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
             try
             {
-                SegmentScanner.ScanResult result = SegmentScanner.Scan(last, lastId, isLast: true, visitor);
+                SegmentScanner.ScanResult result = SegmentScanner.Scan(last, lastId, isLast: true, visitor, interner);
                 scanned++;
                 long length = RandomAccess.GetLength(last);
                 int headerLength;
