@@ -264,11 +264,15 @@ internal static class FrameFormat
     /// <paramref name="payload"/> is requested. Throws <see cref="MessagePackSerializationException"/> or
     /// <see cref="FormatException"/> for malformed bodies.
     /// </summary>
-    public static FrameFields ReadBody(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload, StringInterner? coordinates = null)
+    /// <param name="body">The frame body.</param>
+    /// <param name="payload">A slice of <paramref name="body"/> holding the payload.</param>
+    /// <param name="coordinates">Interns the entity and scope names; null allocates them.</param>
+    /// <param name="skipCoordinate">Leaves <see cref="FrameFields.Entity"/>/<see cref="FrameFields.Scope"/> empty (the caller knows them from the index).</param>
+    public static FrameFields ReadBody(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload, StringInterner? coordinates = null, bool skipCoordinate = false)
     {
         try
         {
-            return ReadBodyUnchecked(body, out payload, coordinates);
+            return ReadBodyUnchecked(body, out payload, coordinates, skipCoordinate);
         }
         catch (Exception ex) when (ex is EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException)
         {
@@ -278,7 +282,7 @@ internal static class FrameFormat
         }
     }
 
-    private static FrameFields ReadBodyUnchecked(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload, StringInterner? coordinates)
+    private static FrameFields ReadBodyUnchecked(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload, StringInterner? coordinates, bool skipCoordinate)
     {
         var reader = new MessagePackReader(body);
         int count = reader.ReadArrayHeader();
@@ -301,8 +305,17 @@ internal static class FrameFormat
         f.Flags = reader.ReadUInt16();
         f.PrevHash = ReadHash(ref reader);
         f.Hash = ReadHash(ref reader);
-        f.Entity = ReadCoordinatePart(ref reader, coordinates) ?? throw new FormatException("the entity is nil");
-        f.Scope = ReadCoordinatePart(ref reader, coordinates) ?? throw new FormatException("the scope is nil");
+        if (skipCoordinate)
+        {
+            reader.Skip();
+            reader.Skip();
+            f.Entity = f.Scope = string.Empty;
+        }
+        else
+        {
+            f.Entity = ReadCoordinatePart(ref reader, coordinates) ?? throw new FormatException("the entity is nil");
+            f.Scope = ReadCoordinatePart(ref reader, coordinates) ?? throw new FormatException("the scope is nil");
+        }
         ReadOnlySequence<byte>? bytes = reader.ReadBytes();
         if (bytes is null)
         {

@@ -875,7 +875,7 @@ public sealed class EventStore : IEventStore
         byte[] buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
         try
         {
-            FrameFormat.FrameFields fields = ReadFrame(entry, buffer, out ReadOnlyMemory<byte> payload);
+            FrameFormat.FrameFields fields = ReadFrame(entry, buffer, out ReadOnlyMemory<byte> payload, skipCoordinate: true);
             return new StoredEvent(Coordinate.FromTrusted(entity, scope), ToHeader(fields), payload.ToArray(), entry.Position, fields.IdempotencyKey, fields.BypassReason);
         }
         finally
@@ -884,7 +884,7 @@ public sealed class EventStore : IEventStore
         }
     }
 
-    private FrameFormat.FrameFields ReadFrame(in IndexEntry entry, byte[] buffer, out ReadOnlyMemory<byte> payload)
+    private FrameFormat.FrameFields ReadFrame(in IndexEntry entry, byte[] buffer, out ReadOnlyMemory<byte> payload, bool skipCoordinate = false)
     {
         Span<byte> frame = buffer.AsSpan(0, entry.Length);
         using (FileHandleCache.Lease lease = _handles.Rent(entry.SegmentId))
@@ -905,7 +905,7 @@ public sealed class EventStore : IEventStore
         FrameFormat.FrameFields fields;
         try
         {
-            fields = FrameFormat.ReadBody(buffer.AsMemory(FrameFormat.FrameHeaderSize, entry.Length - FrameFormat.FrameHeaderSize), out payload);
+            fields = FrameFormat.ReadBody(buffer.AsMemory(FrameFormat.FrameHeaderSize, entry.Length - FrameFormat.FrameHeaderSize), out payload, skipCoordinate: skipCoordinate);
         }
         catch (Exception ex) when (ex is MessagePack.MessagePackSerializationException or FormatException or EndOfStreamException)
         {
