@@ -42,6 +42,7 @@ internal sealed class StoreWriter : IDisposable
     private readonly Dictionary<string, int> _pendingKeys = new(StringComparer.Ordinal);
     private readonly Action<int>? _onSealed;
     private readonly Action? _onCommitted;
+    private readonly StoreTelemetry? _telemetry;
 
     private SafeFileHandle _segment;
     private int _segmentId;
@@ -61,8 +62,9 @@ internal sealed class StoreWriter : IDisposable
     private long _batchCount;
     private long _bytesWritten;
 
-    public StoreWriter(BatpakOptions options, StoreIndex index, TimeProvider time, string directory, SafeFileHandle activeSegment, int activeSegmentId, long tail, int headerLength, Action<int>? onSealed, Action? onCommitted)
+    public StoreWriter(BatpakOptions options, StoreIndex index, TimeProvider time, string directory, SafeFileHandle activeSegment, int activeSegmentId, long tail, int headerLength, Action<int>? onSealed, Action? onCommitted, StoreTelemetry? telemetry = null)
     {
+        _telemetry = telemetry;
         _options = options;
         _index = index;
         _time = time;
@@ -289,6 +291,7 @@ internal sealed class StoreWriter : IDisposable
                 catch (IOException ex)
                 {
                     _fault = ex;
+                    _telemetry?.WriterFaulted(ex);
                 }
             }
         }
@@ -308,6 +311,7 @@ internal sealed class StoreWriter : IDisposable
         catch (Exception ex)
         {
             _fault = ex;
+            _telemetry?.WriterFaulted(ex);
             WriterCrashedException crashed = Crashed(ex);
 
             // Commands completed during staging (validation failures, idempotent repeats) are not touched again:
@@ -398,6 +402,7 @@ internal sealed class StoreWriter : IDisposable
         Interlocked.Increment(ref _batchCount);
         if (_staged.Count > 0)
         {
+            int added = 0;
             lock (_index.SyncRoot)
             {
                 for (int i = 0; i < _staged.Count; i++)
@@ -406,9 +411,12 @@ internal sealed class StoreWriter : IDisposable
                     if (staged.DuplicateOf < 0)
                     {
                         _index.AddLocked(ref staged.Entry, staged.Coordinate.Entity, staged.Coordinate.Scope, staged.Receipt.Hash, staged.IdempotencyKey);
+                        added++;
                     }
                 }
             }
+
+            _telemetry?.Appended(added);
 
             _onCommitted?.Invoke();
             foreach (Staged staged in _staged)
@@ -806,13 +814,16 @@ internal sealed class StoreWriter : IDisposable
         RandomAccess.Write(_segment, bytes, _tail);
         _tail += bytes.Length;
         Interlocked.Add(ref _bytesWritten, bytes.Length);
+        _telemetry?.Written(bytes.Length);
     }
 
     private void SyncSegment()
     {
+        long started = Stopwatch.GetTimestamp();
         NativeFile.Sync(_segment, _options.SyncMode);
         _unsynced = 0;
         Interlocked.Increment(ref _syncCount);
+        _telemetry?.Synced(started, _segmentId);
     }
 
     private void Rotate()
