@@ -1,5 +1,5 @@
 // Orders API: an ASP.NET Core minimal API over a Batpak store. State is folded from typed events on read.
-// Run with: dotnet run --project samples/OrdersApi   (listens on http://127.0.0.1:5080; change with --urls)
+// Run with: dotnet run   (in the project folder; listens on http://127.0.0.1:5080; change with --urls)
 //   curl -s -X POST http://127.0.0.1:5080/orders -H 'content-type: application/json' -d '{"customer":"ann","total":42.5}'
 //   curl -s http://127.0.0.1:5080/orders/{id}
 // The data directory is a fresh temp folder unless configured: --Batpak:DataDirectory=./data (or appsettings.json).
