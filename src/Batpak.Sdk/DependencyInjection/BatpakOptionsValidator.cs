@@ -10,8 +10,7 @@ namespace Batpak.DependencyInjection;
 internal sealed partial class BatpakOptionsValidator : IValidateOptions<BatpakOptions>;
 
 /// <summary>
-/// The rules of <see cref="BatpakOptions"/> that attributes cannot express: a non-blank data directory, a valid
-/// default scope, a defined <see cref="SyncMode"/>, non-negative time spans. Reports every failure, one per setting.
+/// The rules of <see cref="BatpakOptions"/> that attributes cannot express: a valid default scope, a defined <see cref="SyncMode"/>, non-negative time spans. Reports every failure, one per setting.
 /// </summary>
 internal sealed class BatpakOptionsRulesValidator : IValidateOptions<BatpakOptions>
 {
@@ -19,11 +18,6 @@ internal sealed class BatpakOptionsRulesValidator : IValidateOptions<BatpakOptio
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        if (options.DataDirectory is { Length: > 0 } directory && string.IsNullOrWhiteSpace(directory))
-        {
-            failures.Add("BatpakOptions.DataDirectory is blank: set it to the folder that holds the store.");
-        }
-
         if (!Enum.IsDefined(options.SyncMode))
         {
             failures.Add($"BatpakOptions.SyncMode must be Data or All; got {options.SyncMode}.");

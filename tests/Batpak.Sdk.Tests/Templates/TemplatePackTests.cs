@@ -6,7 +6,9 @@ namespace Batpak.Tests.Templates;
 /// <summary>
 /// Packs Batpak.Sdk (with a unique prerelease version) and the template pack into a temp feed, installs the
 /// templates into a private hive (<c>--debug:custom-hive</c>, so the machine's template list is untouched), and
-/// restores generated projects into a private packages folder (the machine's cache is only a read-only fallback).
+/// restores generated projects into a private packages folder. The only package source is the temp feed; every other
+/// package (Hosting, MessagePack, ...) comes from the machine's package cache as a read-only fallback folder, which
+/// building this repository has filled, so the test needs no network.
 /// </summary>
 public sealed class TemplatePackFixture : IDisposable
 {
@@ -33,7 +35,6 @@ public sealed class TemplatePackFixture : IDisposable
               <packageSources>
                 <clear />
                 <add key="batpak-test-feed" value="{Feed}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
               </packageSources>
             </configuration>
             """);
