@@ -149,6 +149,19 @@ public class AddBatpakTests
     }
 
     [Fact]
+    public async Task HostStart_WithADataDirectoryThatIsAFile_Fails()
+    {
+        using var dir = new TempDirectory();
+        string file = dir.Combine("not-a-directory");
+        await File.WriteAllTextAsync(file, "x");
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddBatpak(o => o.DataDirectory = file);
+        using IHost host = builder.Build();
+
+        await Assert.ThrowsAsync<IOException>(() => host.StartAsync());
+    }
+
+    [Fact]
     public async Task HostStart_OpensTheStore_AndStopThenDisposeReleasesIt()
     {
         using var dir = new TempDirectory();
