@@ -42,6 +42,7 @@ internal sealed class StoreWriter : IDisposable
     private readonly Dictionary<string, int> _pendingKeys = new(StringComparer.Ordinal);
     private readonly Action<int>? _onSealed;
     private readonly Action? _onCommitted;
+    private readonly StoreTelemetry? _telemetry;
 
     private SafeFileHandle _segment;
     private int _segmentId;
@@ -66,8 +67,9 @@ internal sealed class StoreWriter : IDisposable
     private long _batchCount;
     private long _bytesWritten;
 
-    public StoreWriter(BatpakOptions options, StoreIndex index, TimeProvider time, string directory, SafeFileHandle activeSegment, int activeSegmentId, long tail, int headerLength, Action<int>? onSealed, Action? onCommitted)
+    public StoreWriter(BatpakOptions options, StoreIndex index, TimeProvider time, string directory, SafeFileHandle activeSegment, int activeSegmentId, long tail, int headerLength, Action<int>? onSealed, Action? onCommitted, StoreTelemetry? telemetry = null)
     {
+        _telemetry = telemetry;
         _options = options;
         _index = index;
         _time = time;
@@ -300,6 +302,7 @@ internal sealed class StoreWriter : IDisposable
                 catch (IOException ex)
                 {
                     _fault = ex;
+                    _telemetry?.WriterFaulted(ex);
                 }
             }
         }
@@ -343,6 +346,7 @@ internal sealed class StoreWriter : IDisposable
             if (!TryRestart(ex))
             {
                 _fault = ex;
+                _telemetry?.WriterFaulted(ex);
                 DiscardUnacknowledged();
                 _channel.Writer.TryComplete(); // the writer thread fails whatever is still queued
             }
@@ -432,7 +436,7 @@ internal sealed class StoreWriter : IDisposable
         _lastCounter = _index.LastCounter;
         _unsynced = 0;
         _restarts.Add(now);
-        Interlocked.Increment(ref _restartCount);
+        _telemetry?.WriterRestarted(cause, Interlocked.Increment(ref _restartCount));
         return true;
     }
 
@@ -503,6 +507,7 @@ internal sealed class StoreWriter : IDisposable
         Interlocked.Increment(ref _batchCount);
         if (_staged.Count > 0)
         {
+            int added = 0;
             lock (_index.SyncRoot)
             {
                 for (int i = 0; i < _staged.Count; i++)
@@ -511,9 +516,12 @@ internal sealed class StoreWriter : IDisposable
                     if (staged.DuplicateOf < 0)
                     {
                         _index.AddLocked(ref staged.Entry, staged.Coordinate.Entity, staged.Coordinate.Scope, staged.Receipt.Hash, staged.IdempotencyKey);
+                        added++;
                     }
                 }
             }
+
+            _telemetry?.Appended(added);
 
             _onCommitted?.Invoke();
             foreach (Staged staged in _staged)
@@ -912,14 +920,17 @@ internal sealed class StoreWriter : IDisposable
         RandomAccess.Write(_segment, bytes, _tail);
         _tail += bytes.Length;
         Interlocked.Add(ref _bytesWritten, bytes.Length);
+        _telemetry?.Written(bytes.Length);
     }
 
     private void SyncSegment()
     {
         FaultInjector?.Invoke("sync");
+        long started = Stopwatch.GetTimestamp();
         NativeFile.Sync(_segment, _options.SyncMode);
         _unsynced = 0;
         Interlocked.Increment(ref _syncCount);
+        _telemetry?.Synced(started, _segmentId);
     }
 
     private void Rotate()

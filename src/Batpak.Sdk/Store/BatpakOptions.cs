@@ -74,6 +74,9 @@ public sealed class BatpakOptions
     /// <summary>How long <c>Dispose</c> lets the writer drain queued appends before it rejects the rest. Default 30 s.</summary>
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>An fsync of the active segment that takes longer than this is logged as a warning (event <c>SlowFsync</c>). Default 200 ms.</summary>
+    public TimeSpan SlowSyncThreshold { get; set; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     internal void Validate()
     {
@@ -91,6 +94,7 @@ public sealed class BatpakOptions
         Check(WriterRestartLimit >= 0, nameof(WriterRestartLimit), WriterRestartLimit, "0 or more");
         Check(WriterRestartWindow > TimeSpan.Zero, nameof(WriterRestartWindow), WriterRestartWindow, "positive");
         Check(ShutdownDrainTimeout >= TimeSpan.Zero, nameof(ShutdownDrainTimeout), ShutdownDrainTimeout, "not negative");
+        Check(SlowSyncThreshold >= TimeSpan.Zero, nameof(SlowSyncThreshold), SlowSyncThreshold, "not negative");
         Check(Enum.IsDefined(SyncMode), nameof(SyncMode), SyncMode, "Data or All");
         Coordinate.Validate(DefaultScope, nameof(DefaultScope));
     }

@@ -1,9 +1,11 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Batpak.Storage;
 using Batpak.Subscriptions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
 namespace Batpak;
@@ -32,6 +34,8 @@ public sealed class EventStore : IEventStore
     private readonly CommitNotifier _notifier = new();
     private readonly Lock _compactionLock = new();
     private readonly TimeProvider _time;
+    private readonly StoreTelemetry? _telemetry; // null when read-only
+    private long _dropsOfClosedSubscriptions;
     private volatile bool _compacting;
     private bool _compactedEver; // some segment was written by compaction: retention gaps in a chain are expected
     private readonly Lock _subscriptionLock = new();
@@ -47,11 +51,26 @@ public sealed class EventStore : IEventStore
     /// <exception cref="StoreLockedException">Another store has the directory open.</exception>
     /// <exception cref="CorruptSegmentException">A segment is damaged where recovery may not repair it.</exception>
     public EventStore(BatpakOptions options, TimeProvider? timeProvider = null)
-        : this(options, timeProvider, readOnly: false)
+        : this(options, timeProvider, loggerFactory: null, meterFactory: null)
     {
     }
 
-    private EventStore(BatpakOptions options, TimeProvider? timeProvider, bool readOnly)
+    /// <summary>Opens (or creates) the store in <see cref="BatpakOptions.DataDirectory"/>, with logging and metrics.</summary>
+    /// <param name="options">The settings; copied, later changes have no effect.</param>
+    /// <param name="timeProvider">The clock for timestamps and ids; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="loggerFactory">Where recovery repairs, writer failures, compactions and slow fsyncs are logged
+    /// (category <see cref="BatpakMetrics.LoggerCategory"/>); nothing is logged when null.</param>
+    /// <param name="meterFactory">Creates the <see cref="BatpakMetrics.MeterName"/> meter (the DI container's factory);
+    /// when null the store creates its own meter and disposes it with itself.</param>
+    /// <exception cref="ArgumentException">A setting is invalid (the message names it).</exception>
+    /// <exception cref="StoreLockedException">Another store has the directory open.</exception>
+    /// <exception cref="CorruptSegmentException">A segment is damaged where recovery may not repair it.</exception>
+    public EventStore(BatpakOptions options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory, IMeterFactory? meterFactory = null)
+        : this(options, timeProvider, readOnly: false, loggerFactory, meterFactory)
+    {
+    }
+
+    private EventStore(BatpakOptions options, TimeProvider? timeProvider, bool readOnly, ILoggerFactory? loggerFactory, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
@@ -83,13 +102,17 @@ public sealed class EventStore : IEventStore
         Directory.CreateDirectory(_directory);
         _lock = DirectoryLock.Acquire(_directory);
         _handles = new FileHandleCache(_options.FileHandleBudget, SegmentPath, id => _writer is not null && id < _writer.ActiveSegmentId);
+        _telemetry = new StoreTelemetry(_directory, _options.SlowSyncThreshold, loggerFactory, meterFactory);
         try
         {
             (SafeFileHandle active, int activeId, long tail, int headerLength, _recovery) = Recover(time);
-            _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, onSealed: _handles.Evict, onCommitted: _notifier.Signal);
+            _telemetry.Recovered(_recovery);
+            _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, onSealed: _handles.Evict, onCommitted: _notifier.Signal, _telemetry);
+            _telemetry.Observe(() => _writer.QueueDepth, SubscriptionDrops);
         }
         catch
         {
+            _telemetry.Dispose();
             _handles.Dispose();
             _lock.Dispose();
             throw;
@@ -109,7 +132,7 @@ public sealed class EventStore : IEventStore
     public static EventStore OpenReadOnly(string dataDirectory, int fileHandleBudget = 64)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
-        return new EventStore(new BatpakOptions { DataDirectory = dataDirectory, FileHandleBudget = fileHandleBudget }, timeProvider: null, readOnly: true);
+        return new EventStore(new BatpakOptions { DataDirectory = dataDirectory, FileHandleBudget = fileHandleBudget }, timeProvider: null, readOnly: true, loggerFactory: null, meterFactory: null);
     }
 
     /// <summary><see langword="true"/> for a store opened with <see cref="OpenReadOnly"/>.</summary>
@@ -455,7 +478,13 @@ public sealed class EventStore : IEventStore
                 bytesAfter += result.BytesAfter;
             }
 
-            return new CompactionResult(before, after, kept, dropped, tombstoned, bytesBefore, bytesAfter);
+            var compaction = new CompactionResult(before, after, kept, dropped, tombstoned, bytesBefore, bytesAfter);
+            if (before > 0)
+            {
+                _telemetry?.Compacted(compaction);
+            }
+
+            return compaction;
         }
     }
 
@@ -545,6 +574,7 @@ public sealed class EventStore : IEventStore
 
             _writer?.Dispose();
             _handles.Dispose();
+            _telemetry?.Dispose();
             _lock?.Dispose();
         }
     }
@@ -706,6 +736,22 @@ public sealed class EventStore : IEventStore
         lock (_subscriptionLock)
         {
             _subscriptions = [.. _subscriptions.Where(s => s != subscription)];
+            _dropsOfClosedSubscriptions += subscription.DroppedCount;
+        }
+    }
+
+    /// <summary>Events dropped by every push subscription since the store opened (the drops metric).</summary>
+    private long SubscriptionDrops()
+    {
+        lock (_subscriptionLock)
+        {
+            long total = _dropsOfClosedSubscriptions;
+            foreach (Subscription subscription in _subscriptions)
+            {
+                total += subscription.DroppedCount;
+            }
+
+            return total;
         }
     }
 

@@ -1,0 +1,120 @@
+using Batpak;
+using Batpak.DependencyInjection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Options, configuration, gates and event registries for <see cref="IBatpakBuilder"/>.</summary>
+public static class BatpakBuilderExtensions
+{
+    /// <summary>Sets <see cref="BatpakOptions"/> in code; runs after the configuration registered before it.</summary>
+    /// <param name="builder">The Batpak builder.</param>
+    /// <param name="configure">Changes the options.</param>
+    /// <returns>The same builder.</returns>
+    public static IBatpakBuilder Configure(this IBatpakBuilder builder, Action<BatpakOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<BatpakOptions>().Configure(configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Binds <see cref="BatpakOptions"/> from the section <paramref name="sectionPath"/> of the container's
+    /// <see cref="IConfiguration"/> (a Host registers it: appsettings.json, environment variables
+    /// <c>Batpak__DataDirectory</c>, command line <c>--Batpak:DataDirectory=...</c>).
+    /// </summary>
+    /// <param name="builder">The Batpak builder.</param>
+    /// <param name="sectionPath">The section; <c>"Batpak"</c> by default.</param>
+    /// <returns>The same builder.</returns>
+    /// <remarks>
+    /// Keys are the property names (case-insensitive). Numbers use the invariant culture, <c>SyncMode</c> is
+    /// <c>Data</c> or <c>All</c>, time spans are <c>hh:mm:ss</c> (<see cref="TimeSpan"/>'s invariant format). The binding is
+    /// reflection-free (AOT-safe). An unknown key or an unparsable value throws
+    /// <see cref="InvalidOperationException"/> naming the key when the options are first built (at host start).
+    /// </remarks>
+    public static IBatpakBuilder BindConfiguration(this IBatpakBuilder builder, string sectionPath = "Batpak")
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sectionPath);
+        builder.Services.AddOptions<BatpakOptions>()
+            .Configure<IConfiguration>((options, configuration) => BatpakConfigurationBinder.Bind(configuration.GetSection(sectionPath), options));
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="gate"/> to the container's <see cref="GateSet{TContext}"/> for <typeparamref name="TContext"/>,
+    /// and registers that set and a <see cref="Pipeline{TContext}"/> over the store as singletons. Gates run in the
+    /// order they were added.
+    /// </summary>
+    /// <typeparam name="TContext">What the gates judge.</typeparam>
+    /// <param name="builder">The Batpak builder.</param>
+    /// <param name="gate">The gate.</param>
+    /// <returns>The same builder.</returns>
+    public static IBatpakBuilder AddGate<TContext>(this IBatpakBuilder builder, IGate<TContext> gate)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(gate);
+        builder.Services.AddSingleton(gate);
+        AddGateServices<TContext>(builder.Services);
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="gates"/> to the <see cref="GateSet{TContext}"/> for <typeparamref name="TContext"/> (as
+    /// <see cref="AddGate"/> does) and sets how the set evaluates: <paramref name="policy"/> and its
+    /// <paramref name="name"/> (the last call wins).
+    /// </summary>
+    /// <typeparam name="TContext">What the gates judge.</typeparam>
+    /// <param name="builder">The Batpak builder.</param>
+    /// <param name="policy">Fail-fast (stop at the first denial) or evaluate-all.</param>
+    /// <param name="name">The set's name in receipts and denials; generated when null.</param>
+    /// <param name="gates">Gates to add, in order.</param>
+    /// <returns>The same builder.</returns>
+    public static IBatpakBuilder AddGateSet<TContext>(this IBatpakBuilder builder, GatePolicy policy, string? name = null, params IGate<TContext>[] gates)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(gates);
+        builder.Services.Replace(ServiceDescriptor.Singleton(new GateSetSettings<TContext>(policy, name)));
+        foreach (IGate<TContext> gate in gates)
+        {
+            ArgumentNullException.ThrowIfNull(gate, nameof(gates));
+            builder.Services.AddSingleton(gate);
+        }
+
+        AddGateServices<TContext>(builder.Services);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers the generated event registry of another assembly (its <c>Batpak.Generated.{Assembly}.BatpakEventRegistry.Instance</c>)
+    /// now. Registries normally register themselves when their assembly is first used; call this for an assembly
+    /// whose events may be read before any of its types is touched. Registering one twice is harmless.
+    /// </summary>
+    /// <param name="builder">The Batpak builder.</param>
+    /// <param name="registry">The registry.</param>
+    /// <returns>The same builder.</returns>
+    public static IBatpakBuilder AddEventTypes(this IBatpakBuilder builder, IEventTypeRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(registry);
+        BatpakEventRegistries.Register(registry);
+        return builder;
+    }
+
+    private static void AddGateServices<TContext>(IServiceCollection services)
+    {
+        services.TryAddSingleton(new GateSetSettings<TContext>(GatePolicy.FailFast, null));
+        services.TryAddSingleton(static sp =>
+        {
+            GateSetSettings<TContext> settings = sp.GetRequiredService<GateSetSettings<TContext>>();
+            return new GateSet<TContext>(sp.GetServices<IGate<TContext>>(), settings.Policy, settings.Name);
+        });
+        services.TryAddSingleton(static sp => new Pipeline<TContext>(
+            sp.GetRequiredService<IEventStore>(),
+            sp.GetRequiredService<GateSet<TContext>>(),
+            sp.GetRequiredService<IOptions<BatpakOptions>>().Value.DefaultScope));
+    }
+}
