@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using Batpak;
 using Batpak.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -101,6 +103,54 @@ public static class BatpakBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(registry);
         BatpakEventRegistries.Register(registry);
+        return builder;
+    }
+
+    /// <summary>
+    /// Runs <typeparamref name="TReactor"/> as a hosted background loop while the host runs: it sees the events of its
+    /// region, its derived events are appended with causation set and an idempotency key, and its position is a
+    /// durable cursor named after the reactor, so a restart resumes without reacting twice. Failures are retried with
+    /// backoff and logged; they never stop the host or the store. Register each reactor once.
+    /// </summary>
+    /// <typeparam name="TReactor">The reactor, created from the container (constructor injection).</typeparam>
+    /// <param name="builder">The Batpak builder.</param>
+    /// <param name="options">Retry and batching settings; <see langword="null"/> for the defaults.</param>
+    /// <returns>The same builder.</returns>
+    public static IBatpakBuilder AddReactor<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TReactor>(this IBatpakBuilder builder, ReactorOptions? options = null)
+        where TReactor : class, IReactor
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TReactor>();
+        builder.Services.AddSingleton(new ReactorRegistration(static sp => sp.GetRequiredService<TReactor>(), options));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BatpakReactorsHostedService>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers a <see cref="ProjectionEngine"/> over the store with the chosen cache: none, in memory (bounded), or on
+    /// disk under the data directory's <c>projections/</c> folder (survives restarts).
+    /// </summary>
+    /// <param name="builder">The Batpak builder.</param>
+    /// <param name="cache">Which cache the engine uses. Default <see cref="ProjectionCacheMode.InMemory"/>.</param>
+    /// <returns>The same builder.</returns>
+    public static IBatpakBuilder AddProjections(this IBatpakBuilder builder, ProjectionCacheMode cache = ProjectionCacheMode.InMemory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (!Enum.IsDefined(cache))
+        {
+            throw new ArgumentOutOfRangeException(nameof(cache), cache, "ProjectionCacheMode is None, InMemory or Disk.");
+        }
+
+        builder.Services.TryAddSingleton<IProjectionCache>(sp => cache switch
+        {
+            ProjectionCacheMode.None => NoProjectionCache.Instance,
+            ProjectionCacheMode.Disk => DiskProjectionCache.ForStore(sp.GetRequiredService<EventStore>()),
+            _ => new InMemoryProjectionCache(),
+        });
+        builder.Services.TryAddSingleton(static sp => new ProjectionEngine(
+            sp.GetRequiredService<IEventStore>(),
+            sp.GetRequiredService<IProjectionCache>(),
+            sp.GetRequiredService<TimeProvider>()));
         return builder;
     }
 
