@@ -681,23 +681,21 @@ public sealed class EventStore : IEventStore
     /// Reads an event found in the index; when compaction moved it between the look-up and the read, looks it up
     /// again. Returns <see langword="null"/> only when compaction dropped it meanwhile.
     /// </summary>
-    private StoredEvent? ReadEventResilient(in IndexEntry entry, string entity, string scope)
+    private StoredEvent? ReadEventResilient(in IndexEntry entry, string entity, string scope, ReadSession? session = null)
     {
         try
         {
-            return ReadEvent(entry, entity, scope);
+            return ReadEvent(entry, entity, scope, session);
         }
         catch (Exception ex) when (ex is CorruptSegmentException or FileNotFoundException && (_compacting || _index.Generation > 0))
         {
+            // A compaction swapped files under this read (or under the session's lease): wait for it to finish,
+            // look the event up again and read it once more with a fresh lease. Real damage fails again, and throws.
+            session?.Reset();
             SpinWait.SpinUntil(() => !_compacting, TimeSpan.FromSeconds(30));
             if (!_index.TryGet(entry.Id, out IndexEntry moved, out _, out _))
             {
                 return null; // dropped by retention while we were reading
-            }
-
-            if (moved.Position == entry.Position)
-            {
-                throw; // not a move: real damage
             }
 
             return ReadEvent(moved, entity, scope);
@@ -891,16 +889,59 @@ public sealed class EventStore : IEventStore
     private IEnumerable<StoredEvent> Enumerate(StoreIndex.RegionCursor cursor)
     {
         var chunk = new List<(IndexEntry Entry, string Entity, string Scope)>();
+        var events = new List<StoredEvent>();
         while (cursor.NextChunk(chunk))
         {
-            foreach ((IndexEntry entry, string entity, string scope) in chunk)
+            // A chunk is read under one lease per segment run (not one per event), and the lease is returned before
+            // anything is yielded, so an abandoned enumeration never keeps a file handle leased.
+            events.Clear();
+            using (var session = new ReadSession(_handles))
             {
-                if (ReadEventResilient(entry, entity, scope) is { } read)
+                foreach ((IndexEntry entry, string entity, string scope) in chunk)
                 {
-                    yield return read;
+                    if (ReadEventResilient(entry, entity, scope, session) is { } read)
+                    {
+                        events.Add(read);
+                    }
                 }
             }
+
+            foreach (StoredEvent read in events)
+            {
+                yield return read;
+            }
         }
+    }
+
+    /// <summary>Keeps the lease of the segment read last, so consecutive reads of one segment share it.</summary>
+    internal sealed class ReadSession(FileHandleCache handles) : IDisposable
+    {
+        private int _segmentId = -1;
+        private FileHandleCache.Lease _lease;
+
+        public FileHandleCache.Lease For(int segmentId)
+        {
+            if (segmentId != _segmentId)
+            {
+                Reset();
+                _lease = handles.Rent(segmentId);
+                _segmentId = segmentId;
+            }
+
+            return _lease;
+        }
+
+        /// <summary>Returns the lease (after a compaction moved files under it, the next read rents afresh).</summary>
+        public void Reset()
+        {
+            if (_segmentId >= 0)
+            {
+                _segmentId = -1;
+                _lease.Dispose();
+            }
+        }
+
+        public void Dispose() => Reset();
     }
 
     private IEnumerable<StoredEvent> ReadEntries(List<IndexEntry> entries)
@@ -916,12 +957,12 @@ public sealed class EventStore : IEventStore
     }
 
     /// <summary>Reads one frame with a positional read, checks its CRC and that it is the event the index expects.</summary>
-    internal StoredEvent ReadEvent(in IndexEntry entry, string entity, string scope)
+    internal StoredEvent ReadEvent(in IndexEntry entry, string entity, string scope, ReadSession? session = null)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
         try
         {
-            FrameFormat.FrameFields fields = ReadFrame(entry, buffer, out ReadOnlyMemory<byte> payload, skipCoordinate: true);
+            FrameFormat.FrameFields fields = ReadFrame(entry, buffer, out ReadOnlyMemory<byte> payload, skipCoordinate: true, session);
             return new StoredEvent(Coordinate.FromTrusted(entity, scope), ToHeader(fields), payload.ToArray(), entry.Position, fields.IdempotencyKey, fields.BypassReason);
         }
         finally
@@ -930,11 +971,16 @@ public sealed class EventStore : IEventStore
         }
     }
 
-    private FrameFormat.FrameFields ReadFrame(in IndexEntry entry, byte[] buffer, out ReadOnlyMemory<byte> payload, bool skipCoordinate = false)
+    private FrameFormat.FrameFields ReadFrame(in IndexEntry entry, byte[] buffer, out ReadOnlyMemory<byte> payload, bool skipCoordinate = false, ReadSession? session = null)
     {
         Span<byte> frame = buffer.AsSpan(0, entry.Length);
-        using (FileHandleCache.Lease lease = _handles.Rent(entry.SegmentId))
+        if (session is not null)
         {
+            session.For(entry.SegmentId).ReadExactly(frame, entry.Offset, entry.SegmentId);
+        }
+        else
+        {
+            using FileHandleCache.Lease lease = _handles.Rent(entry.SegmentId);
             lease.ReadExactly(frame, entry.Offset, entry.SegmentId);
         }
 
@@ -1129,6 +1175,22 @@ public sealed class EventStore : IEventStore
         _index.Reserve((int)Math.Min(estimate, 1 << 28));
     }
 
+    private sealed record SealedScan(SegmentScanner.ScanResult Result, List<(FrameFormat.FrameFields Fields, DiskPosition Position)> Frames);
+
+    /// <summary>Decodes one sealed segment on the thread pool into a list of frames (its own interner: not shared across threads).</summary>
+    private Task<SealedScan> ScanSealedAsync(int segmentId) => Task.Run(() =>
+    {
+        var frames = new List<(FrameFormat.FrameFields Fields, DiskPosition Position)>();
+        using SafeFileHandle handle = File.OpenHandle(SegmentPath(segmentId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        SegmentScanner.ScanResult result = SegmentScanner.Scan(
+            handle,
+            segmentId,
+            isLast: false,
+            (ref FrameFormat.FrameFields fields, DiskPosition position) => frames.Add((fields, position)),
+            new StringInterner());
+        return new SealedScan(result, frames);
+    });
+
     private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
     {
         List<int> ids = LiveSegmentIds(repair: true);
@@ -1146,13 +1208,24 @@ public sealed class EventStore : IEventStore
         var interner = new StringInterner(); // one string per entity and scope name, not one per frame
         lock (_index.SyncRoot)
         {
+            // Sealed segments are decoded one ahead on a worker (checksums, MessagePack, names) while this thread
+            // indexes the previous one; the index is still built strictly in segment order, and a damaged segment
+            // is reported when its turn comes.
+            Task<SealedScan>? ahead = ids.Count > 1 ? ScanSealedAsync(ids[0]) : null;
             for (int i = 0; i < ids.Count - 1; i++)
             {
-                using SafeFileHandle sealedHandle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                SegmentScanner.ScanResult sealedResult = SegmentScanner.Scan(sealedHandle, ids[i], isLast: false, visitor, interner);
+                SealedScan current = ahead!.GetAwaiter().GetResult();
+                ahead = i + 1 < ids.Count - 1 ? ScanSealedAsync(ids[i + 1]) : null;
                 if (i == 0)
                 {
-                    ReserveIndex(ids, sealedResult.ValidEnd, sealedResult.Frames);
+                    ReserveIndex(ids, current.Result.ValidEnd, current.Result.Frames);
+                }
+
+                List<(FrameFormat.FrameFields Fields, DiskPosition Position)> frames = current.Frames;
+                for (int f = 0; f < frames.Count; f++)
+                {
+                    FrameFormat.FrameFields fields = frames[f].Fields;
+                    AddRecovered(ref fields, frames[f].Position);
                 }
 
                 scanned++;
