@@ -1175,21 +1175,77 @@ public sealed class EventStore : IEventStore
         _index.Reserve((int)Math.Min(estimate, 1 << 28));
     }
 
-    private sealed record SealedScan(SegmentScanner.ScanResult Result, List<(FrameFormat.FrameFields Fields, DiskPosition Position)> Frames);
-
-    /// <summary>Decodes one sealed segment on the thread pool into a list of frames (its own interner: not shared across threads).</summary>
-    private Task<SealedScan> ScanSealedAsync(int segmentId) => Task.Run(() =>
+    /// <summary>Up to <see cref="Size"/> decoded frames of a sealed segment, in pooled arrays; or the end of a segment; or an error.</summary>
+    private sealed class SealedChunk
     {
-        var frames = new List<(FrameFormat.FrameFields Fields, DiskPosition Position)>();
-        using SafeFileHandle handle = File.OpenHandle(SegmentPath(segmentId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        SegmentScanner.ScanResult result = SegmentScanner.Scan(
-            handle,
-            segmentId,
-            isLast: false,
-            (ref FrameFormat.FrameFields fields, DiskPosition position) => frames.Add((fields, position)),
-            new StringInterner());
-        return new SealedScan(result, frames);
-    });
+        public const int Size = 2048;
+        public FrameFormat.FrameFields[]? Frames = System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Rent(Size);
+        public DiskPosition[]? Positions = System.Buffers.ArrayPool<DiskPosition>.Shared.Rent(Size);
+        public int Count;
+        public SegmentScanner.ScanResult? SegmentDone;
+        public Exception? Error;
+
+        public void Return()
+        {
+            if (Frames is not null)
+            {
+                System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Return(Frames, clearArray: true);
+                System.Buffers.ArrayPool<DiskPosition>.Shared.Return(Positions!);
+                Frames = null;
+                Positions = null;
+            }
+        }
+    }
+
+    /// <summary>The recovery worker: decodes every sealed segment in order into chunks (stops at the first error, which it passes on).</summary>
+    private void DecodeSealed(List<int> ids, System.Collections.Concurrent.BlockingCollection<SealedChunk> output)
+    {
+        try
+        {
+            var interner = new StringInterner(); // owned by this worker
+            for (int i = 0; i < ids.Count - 1; i++)
+            {
+                var chunk = new SealedChunk();
+                using SafeFileHandle handle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                SegmentScanner.ScanResult result = SegmentScanner.Scan(
+                    handle,
+                    ids[i],
+                    isLast: false,
+                    (ref FrameFormat.FrameFields fields, DiskPosition position) =>
+                    {
+                        chunk.Frames![chunk.Count] = fields;
+                        chunk.Positions![chunk.Count] = position;
+                        if (++chunk.Count == SealedChunk.Size)
+                        {
+                            output.Add(chunk);
+                            chunk = new SealedChunk();
+                        }
+                    },
+                    interner);
+                chunk.SegmentDone = result;
+                output.Add(chunk);
+            }
+        }
+        catch (InvalidOperationException) when (output.IsAddingCompleted)
+        {
+            // The consumer stopped (it failed first): nothing more to hand over.
+        }
+        catch (Exception ex)
+        {
+            try
+            {
+                output.Add(new SealedChunk { Error = ex });
+            }
+            catch (InvalidOperationException)
+            {
+                // The consumer stopped meanwhile.
+            }
+        }
+        finally
+        {
+            output.CompleteAdding();
+        }
+    }
 
     private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
     {
@@ -1208,27 +1264,49 @@ public sealed class EventStore : IEventStore
         var interner = new StringInterner(); // one string per entity and scope name, not one per frame
         lock (_index.SyncRoot)
         {
-            // Sealed segments are decoded one ahead on a worker (checksums, MessagePack, names) while this thread
-            // indexes the previous one; the index is still built strictly in segment order, and a damaged segment
-            // is reported when its turn comes.
-            Task<SealedScan>? ahead = ids.Count > 1 ? ScanSealedAsync(ids[0]) : null;
-            for (int i = 0; i < ids.Count - 1; i++)
+            // Sealed segments are decoded on a worker (checksums, MessagePack, names) that hands this thread fixed-size
+            // chunks of frames through a small bounded queue; this thread builds the index strictly in segment order.
+            // A damaged segment is reported when its turn comes.
+            if (ids.Count > 1)
             {
-                SealedScan current = ahead!.GetAwaiter().GetResult();
-                ahead = i + 1 < ids.Count - 1 ? ScanSealedAsync(ids[i + 1]) : null;
-                if (i == 0)
+                using var decoded = new System.Collections.Concurrent.BlockingCollection<SealedChunk>(boundedCapacity: 4);
+                Task producer = Task.Run(() => DecodeSealed(ids, decoded));
+                try
                 {
-                    ReserveIndex(ids, current.Result.ValidEnd, current.Result.Frames);
-                }
+                    foreach (SealedChunk chunk in decoded.GetConsumingEnumerable())
+                    {
+                        if (chunk.Error is not null)
+                        {
+                            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(chunk.Error);
+                        }
 
-                List<(FrameFormat.FrameFields Fields, DiskPosition Position)> frames = current.Frames;
-                for (int f = 0; f < frames.Count; f++)
+                        for (int f = 0; f < chunk.Count; f++)
+                        {
+                            AddRecovered(ref chunk.Frames![f], chunk.Positions![f]);
+                        }
+
+                        chunk.Return();
+                        if (chunk.SegmentDone is { } done)
+                        {
+                            if (scanned == 0)
+                            {
+                                ReserveIndex(ids, done.ValidEnd, done.Frames);
+                            }
+
+                            scanned++;
+                        }
+                    }
+                }
+                finally
                 {
-                    FrameFormat.FrameFields fields = frames[f].Fields;
-                    AddRecovered(ref fields, frames[f].Position);
-                }
+                    decoded.CompleteAdding();
+                    while (decoded.TryTake(out SealedChunk? rest))
+                    {
+                        rest.Return(); // unblocks a producer still adding after a failure here
+                    }
 
-                scanned++;
+                    producer.Wait();
+                }
             }
 
             int lastId = ids[^1];
