@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Runtime.CompilerServices;
 using Batpak.Sdk.Generators;
 using MessagePack;
 using Microsoft.CodeAnalysis;
@@ -57,9 +56,20 @@ internal static class GeneratorHarness
     }
 
     /// <summary>The directory of this test project's sources (for the baselines).</summary>
-    public static string ProjectDirectory() => Path.GetDirectoryName(Path.GetDirectoryName(ThisFile()))!;
+    /// <summary>
+    /// The test project's source folder, found by walking up from the test binaries (bin/{Configuration}/{TFM}/ sits
+    /// inside it). Not [CallerFilePath]: a ContinuousIntegrationBuild maps source paths to "/_/".
+    /// </summary>
+    public static string ProjectDirectory()
+    {
+        string? directory = AppContext.BaseDirectory;
+        while (directory is not null && !File.Exists(Path.Combine(directory, "Batpak.Sdk.Generators.Tests.csproj")))
+        {
+            directory = Path.GetDirectoryName(directory);
+        }
 
-    private static string ThisFile([CallerFilePath] string path = "") => path;
+        return directory ?? throw new InvalidOperationException($"Batpak.Sdk.Generators.Tests.csproj not found above {AppContext.BaseDirectory}.");
+    }
 
     private static bool IsManaged(string path)
     {
