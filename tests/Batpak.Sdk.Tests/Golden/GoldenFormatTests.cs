@@ -100,6 +100,37 @@ public class GoldenFormatTests
     }
 
     [Fact]
+    public void ReadBody_EveryTruncationAndByteFlipOfAValidBody_DecodesTheSameOrThrowsFormatException()
+    {
+        FrameFormat.FrameFields fields = SampleFields();
+        using var writer = new PooledBufferWriter(256);
+        FrameFormat.WriteFrame(writer, fields, [9, 8, 7]);
+        byte[] body = writer.WrittenSpan[FrameFormat.FrameHeaderSize..].ToArray();
+
+        for (int length = 0; length < body.Length; length++)
+        {
+            Assert.Throws<FormatException>(() => FrameFormat.ReadBody(body.AsMemory(0, length), out _));
+        }
+
+        var random = new Random(11);
+        for (int i = 0; i < 2000; i++)
+        {
+            byte[] damaged = (byte[])body.Clone();
+            damaged[random.Next(damaged.Length)] ^= (byte)(1 << random.Next(8));
+            try
+            {
+                FrameFormat.FrameFields read = FrameFormat.ReadBody(damaged, out ReadOnlyMemory<byte> payload);
+                Assert.True(payload.Length <= damaged.Length);
+                Assert.True(read.GlobalSequence >= 0 && read.EntitySequence >= 0);
+            }
+            catch (FormatException)
+            {
+                // the documented outcome for a malformed body
+            }
+        }
+    }
+
+    [Fact]
     public void Frame_WithExtraTrailingFields_StillDecodes()
     {
         // Forward compatibility: a later minor version may append fields; version-1 readers skip them.
