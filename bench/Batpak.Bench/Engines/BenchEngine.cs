@@ -22,6 +22,20 @@ internal enum Workload
 /// </summary>
 internal abstract class BenchEngine : IDisposable
 {
+    /// <summary>Starts every appender thread, then waits for all of them.</summary>
+    protected static void RunToCompletion(Thread[] threads)
+    {
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (var thread in threads)
+        {
+            thread.Join();
+        }
+    }
+
     public abstract string Name { get; }
 
     /// <summary>The command-line key (<c>--engines</c>, <c>reopen --engine</c>).</summary>

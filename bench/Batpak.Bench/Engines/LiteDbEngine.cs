@@ -95,15 +95,7 @@ internal sealed class LiteDbEngine : BenchEngine
             { Name = "litedb-appender-" + t, IsBackground = true };
         }
 
-        foreach (var thread in threads)
-        {
-            thread.Start();
-        }
-
-        foreach (var thread in threads)
-        {
-            thread.Join();
-        }
+        RunToCompletion(threads);
 
         return acknowledged;
     }

@@ -144,15 +144,7 @@ internal sealed class SqliteEngine : BenchEngine
             { Name = "sqlite-appender-" + t, IsBackground = true };
         }
 
-        foreach (var thread in threads)
-        {
-            thread.Start();
-        }
-
-        foreach (var thread in threads)
-        {
-            thread.Join();
-        }
+        RunToCompletion(threads);
 
         return acknowledged;
     }

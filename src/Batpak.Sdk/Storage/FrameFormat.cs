@@ -93,6 +93,22 @@ internal static class FrameFormat
     /// <summary>A decoded segment header. CompactedFrom is the lowest segment id whose events the segment holds: its own id, or for a compaction output the first id it replaced.</summary>
     public readonly record struct SegmentHeader(int Version, int Flags, long CreatedMicroseconds, int SegmentId, int Length, int CompactedFrom);
 
+    /// <summary>Reads and parses the header of the segment file at <paramref name="path"/>; null when it is unreadable or invalid.</summary>
+    public static SegmentHeader? TryReadSegmentHeader(string path)
+    {
+        try
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Span<byte> probe = stackalloc byte[SegmentPreambleSize + 256];
+            int n = RandomAccess.Read(handle, probe, 0);
+            return TryReadSegmentHeader(probe[..n], out _);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Parses a segment header; returns null with a reason when the bytes are not a valid header.</summary>
     public static SegmentHeader? TryReadSegmentHeader(ReadOnlySpan<byte> bytes, out string? problem)
     {

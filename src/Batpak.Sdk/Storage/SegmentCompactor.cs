@@ -37,13 +37,7 @@ internal static class SegmentCompactor
         int hi = ids[^1];
         string temporary = Path.Combine(directory, FrameFormat.SegmentFileName(hi) + TemporaryExtension);
         var result = new GroupResult();
-        int compactedFrom = lo;
-        using (SafeFileHandle first = File.OpenHandle(Path.Combine(directory, FrameFormat.SegmentFileName(lo)), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-        {
-            Span<byte> probe = stackalloc byte[FrameFormat.SegmentPreambleSize + 256];
-            int n = RandomAccess.Read(first, probe, 0);
-            compactedFrom = FrameFormat.TryReadSegmentHeader(probe[..n], out _)?.CompactedFrom ?? lo;
-        }
+        int compactedFrom = FrameFormat.TryReadSegmentHeader(Path.Combine(directory, FrameFormat.SegmentFileName(lo)))?.CompactedFrom ?? lo;
 
         using var buffer = new PooledBufferWriter(1 << 20);
         using SafeFileHandle output = File.OpenHandle(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None);

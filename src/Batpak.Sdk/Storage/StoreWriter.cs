@@ -650,13 +650,7 @@ internal sealed class StoreWriter : IDisposable
 
         if (_tail + _buffer.WrittenCount + estimate > _options.SegmentMaxBytes && _tail + _buffer.WrittenCount > _segmentHeaderLength)
         {
-            if (_buffer.WrittenCount > 0)
-            {
-                WriteToSegment(_buffer.WrittenSpan);
-                _buffer.Reset();
-            }
-
-            Rotate();
+            SealAndRotate(_buffer.WrittenCount);
         }
 
         _inBatch = true;
@@ -871,14 +865,8 @@ internal sealed class StoreWriter : IDisposable
         if (!_inBatch && _tail + frameStart + frameLength > _options.SegmentMaxBytes && _tail + frameStart > _segmentHeaderLength)
         {
             // Rotation: what precedes this frame goes to the current segment, which is then sealed.
-            if (frameStart > 0)
-            {
-                WriteToSegment(_buffer.WrittenSpan[..frameStart]);
-                _buffer.RemovePrefix(frameStart);
-                frameStart = 0;
-            }
-
-            Rotate();
+            SealAndRotate(frameStart);
+            frameStart = 0;
         }
 
         var entry = new IndexEntry
@@ -912,6 +900,18 @@ internal sealed class StoreWriter : IDisposable
         var receipt = new AppendReceipt(id, fields.GlobalSequence, fields.EntitySequence, entry.Position, fields.Hash);
         _staged.Add(new Staged(command, receipt, entry, -1, batchIndex, coordinate, key));
         return true;
+    }
+
+    /// <summary>Writes the first <paramref name="buffered"/> bytes of the batch buffer to the active segment, drops them from the buffer, and seals the segment.</summary>
+    private void SealAndRotate(int buffered)
+    {
+        if (buffered > 0)
+        {
+            WriteToSegment(_buffer.WrittenSpan[..buffered]);
+            _buffer.RemovePrefix(buffered);
+        }
+
+        Rotate();
     }
 
     private void WriteToSegment(ReadOnlySpan<byte> bytes)

@@ -660,22 +660,7 @@ public sealed class EventStore : IEventStore
     }
 
     /// <summary>True when segment <paramref name="next"/> directly follows <paramref name="previous"/> (adjacent ids, or a compaction output that replaced the ids between).</summary>
-    private bool IsNextSegment(int previous, int next) => next == previous + 1 || ReadHeader(SegmentPath(next))?.CompactedFrom == previous + 1;
-
-    private static FrameFormat.SegmentHeader? ReadHeader(string path)
-    {
-        try
-        {
-            using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            Span<byte> probe = stackalloc byte[FrameFormat.SegmentPreambleSize + 256];
-            int n = RandomAccess.Read(handle, probe, 0);
-            return FrameFormat.TryReadSegmentHeader(probe[..n], out _);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    private bool IsNextSegment(int previous, int next) => next == previous + 1 || FrameFormat.TryReadSegmentHeader(SegmentPath(next))?.CompactedFrom == previous + 1;
 
     /// <summary>
     /// Reads an event found in the index; when compaction moved it between the look-up and the read, looks it up
@@ -1099,7 +1084,7 @@ public sealed class EventStore : IEventStore
         var replaced = new HashSet<int>();
         foreach (int id in ids)
         {
-            FrameFormat.SegmentHeader? header = ReadHeader(SegmentPath(id));
+            FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(SegmentPath(id));
             _compactedEver |= header is { } h && (h.Flags & FrameFormat.SegmentFlagCompacted) != 0;
             if (header is not null && header.Value.CompactedFrom < id)
             {
