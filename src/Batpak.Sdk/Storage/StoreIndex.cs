@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 
 namespace Batpak.Storage;
 
@@ -32,7 +33,7 @@ internal sealed class EntityStream(string name, int index)
 {
     public readonly string Name = name;
     public readonly int Index = index;
-    public readonly List<int> Positions = new();
+    public readonly NativeIntList Positions = new();
     public long LastSequence = -1;
     public EventHash LastHash;
 }
@@ -45,31 +46,41 @@ internal sealed class EntityStream(string name, int index)
 /// <para>Ownership: only the writer thread (and, before it starts, recovery) mutates the index, always under
 /// <c>_lock</c>. Readers take <c>_lock</c> to look up or copy a chunk of entries and read frames outside it, so a
 /// read holds the lock for an index look-up, never for I/O.</para>
+/// <para>Memory: entries live in fixed-size chunks of native memory, the id map is a native open-addressing table
+/// (<see cref="NativeIdMap"/>) and the per-entity, per-scope and per-kind position lists are native too. So an
+/// append to an existing entity allocates nothing on the managed heap, and a store of millions of events keeps its
+/// index out of the garbage collector's way. Every access to native memory happens under <c>_lock</c> (or on the
+/// writer, the only thread that grows it), and <see cref="Dispose"/> frees it under the same lock, so no reader can
+/// touch freed memory: after disposal the look-ups throw <see cref="ObjectDisposedException"/>.</para>
 /// <para>Entries are append-only: a position (index into the entry chunks) never changes meaning while the index
 /// lives, so an enumeration that captured a count keeps reading a consistent prefix while appends continue.</para>
 /// <para>The writer reads <see cref="EntityStream.LastSequence"/>/<see cref="EntityStream.LastHash"/> without the
 /// lock: it is their only writer.</para>
 /// </remarks>
-internal sealed class StoreIndex
+internal sealed unsafe class StoreIndex : IDisposable
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<EventId, int> _byId = new();
+    private readonly NativeIdMap _byId = new();
     private readonly Dictionary<string, EntityStream> _entities = new(StringComparer.Ordinal);
     private readonly List<EntityStream> _entityByIndex = new();
     private readonly Dictionary<string, int> _scopeIds = new(StringComparer.Ordinal);
     private readonly List<string> _scopeNames = new();
-    private readonly List<List<int>> _scopePositions = new();
-    private readonly Dictionary<ushort, List<int>> _byKind = new();
+    private readonly List<NativeIntList> _scopePositions = new();
+    private readonly Dictionary<ushort, NativeIntList> _byKind = new();
     private readonly Dictionary<EventId, List<int>> _byCorrelation = new(); // non-root events only
     private readonly Dictionary<string, AppendReceipt> _idempotency = new(StringComparer.Ordinal);
-    // Entries live in fixed-size chunks: growing never copies (no latency spike, no large-object churn), and a
-    // position maps to (chunk, slot) with a shift and a mask.
+    // Entries live in fixed-size chunks of native memory: growing never copies (no latency spike, nothing for the GC
+    // to scan or compact), and a position maps to (chunk, slot) with a shift and a mask.
     private const int ChunkShift = 14;
     private const int ChunkSize = 1 << ChunkShift;
-    private IndexEntry[][] _chunks = [new IndexEntry[ChunkSize]];
+    private IntPtr[] _chunks = new IntPtr[4];
+    private int _chunkCount;
     private int _count;
     private int _deleted;
     private long _generation;
+    private bool _freed;
+
+    ~StoreIndex() => FreeChunks();
 
     /// <summary>Incremented by every compaction that moved or removed events (readers use it to tell a move from damage).</summary>
     public long Generation => Interlocked.Read(ref _generation);
@@ -95,6 +106,18 @@ internal sealed class StoreIndex
         }
     }
 
+    /// <summary>Native bytes held by the entries and the id map.</summary>
+    public long NativeBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _freed ? 0 : ((long)_chunkCount * ChunkSize * sizeof(IndexEntry)) + _byId.NativeBytes;
+            }
+        }
+    }
+
     /// <summary>What compaction did to one event.</summary>
     public enum CompactionOutcome
     {
@@ -107,6 +130,7 @@ internal sealed class StoreIndex
     public void ApplyCompactionLocked(List<(long GlobalSequence, EventId Id, DiskPosition Position, CompactionOutcome Outcome, string? IdempotencyKey)> moves)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
+        ThrowIfFreed();
         foreach ((long globalSequence, EventId id, DiskPosition position, CompactionOutcome outcome, string? key) in moves)
         {
             int at = LowerBound(globalSequence);
@@ -154,12 +178,18 @@ internal sealed class StoreIndex
         }
     }
 
-    /// <summary>Sizes the id map for about <paramref name="events"/> events, so a large recovery does not rehash it again and again.</summary>
+    /// <summary>Sizes the id map and the chunk table for about <paramref name="events"/> events, so a large recovery does not rehash again and again.</summary>
     public void Reserve(int events)
     {
         lock (_lock)
         {
+            ThrowIfFreed();
             _byId.EnsureCapacity(events);
+            int chunks = (int)(((long)events + ChunkSize - 1) >> ChunkShift);
+            if (chunks > _chunks.Length)
+            {
+                Array.Resize(ref _chunks, chunks);
+            }
         }
     }
 
@@ -173,6 +203,7 @@ internal sealed class StoreIndex
     public void AddLocked(ref IndexEntry entry, string entity, string scope, EventHash hash, string? idempotencyKey)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
+        ThrowIfFreed();
         if (!_entities.TryGetValue(entity, out EntityStream? stream))
         {
             stream = new EntityStream(entity, _entityByIndex.Count);
@@ -185,34 +216,31 @@ internal sealed class StoreIndex
             scopeIndex = _scopeNames.Count;
             _scopeIds.Add(scope, scopeIndex);
             _scopeNames.Add(scope);
-            _scopePositions.Add(new List<int>());
+            _scopePositions.Add(new NativeIntList());
+        }
+
+        if (!_byKind.TryGetValue(entry.Kind, out NativeIntList? kindList))
+        {
+            kindList = new NativeIntList();
+            _byKind.Add(entry.Kind, kindList);
         }
 
         entry.EntityIndex = stream.Index;
         entry.ScopeIndex = scopeIndex;
-        if (_count == _chunks.Length << ChunkShift)
+        if (_count == _chunkCount << ChunkShift)
         {
-            IndexEntry[][] grown = new IndexEntry[_chunks.Length * 2][];
-            Array.Copy(_chunks, grown, _chunks.Length); // only the chunk references move; entries stay where they are
-            _chunks = grown;
+            AddChunk();
         }
 
-        _chunks[_count >> ChunkShift] ??= new IndexEntry[ChunkSize];
-
-        int position = _count++;
+        int position = _count;
         At(position) = entry;
-        _byId[entry.Id] = position;
+        _count++;
+        _byId.Set(entry.Id, position);
         stream.Positions.Add(position);
+        _scopePositions[scopeIndex].Add(position);
+        kindList.Add(position);
         stream.LastSequence = entry.EntitySequence;
         stream.LastHash = hash;
-        _scopePositions[scopeIndex].Add(position);
-        if (!_byKind.TryGetValue(entry.Kind, out List<int>? kindList))
-        {
-            kindList = new List<int>();
-            _byKind.Add(entry.Kind, kindList);
-        }
-
-        kindList.Add(position);
         if (!entry.CausationId.IsEmpty || entry.CorrelationId != entry.Id)
         {
             if (!_byCorrelation.TryGetValue(entry.CorrelationId, out List<int>? correlated))
@@ -245,11 +273,13 @@ internal sealed class StoreIndex
     {
         lock (_lock)
         {
-            if (_byId.TryGetValue(id, out int position))
+            ThrowIfFreed();
+            if (_byId.TryGet(id, out int position))
             {
-                entry = At(position);
-                entity = _entityByIndex[entry.EntityIndex].Name;
-                scope = _scopeNames[entry.ScopeIndex];
+                ref IndexEntry found = ref At(position);
+                entry = found;
+                entity = _entityByIndex[found.EntityIndex].Name;
+                scope = _scopeNames[found.ScopeIndex];
                 return true;
             }
         }
@@ -262,11 +292,14 @@ internal sealed class StoreIndex
     /// <summary>Writer-side look-up of a cause: depth and correlation.</summary>
     public bool TryGetForWriter(EventId id, out IndexEntry entry)
     {
-        // The writer is the only mutator, so it may read without the lock.
-        if (_byId.TryGetValue(id, out int position))
+        lock (_lock)
         {
-            entry = At(position);
-            return true;
+            ThrowIfFreed();
+            if (_byId.TryGet(id, out int position))
+            {
+                entry = At(position);
+                return true;
+            }
         }
 
         entry = default;
@@ -306,7 +339,8 @@ internal sealed class StoreIndex
     {
         lock (_lock)
         {
-            List<int>? source = null;
+            ThrowIfFreed();
+            NativeIntList? source = null;
             bool empty = false;
             if (region.Entity is not null)
             {
@@ -346,7 +380,9 @@ internal sealed class StoreIndex
 
             if (source is not null)
             {
-                return new RegionCursor(this, region, source, 0, source.Count, endGlobal);
+                // Positions ascend with global order: start at the first at or after From.
+                int first = region.FromGlobalSequence > 0 ? LowerBound(source, region.FromGlobalSequence, static (in IndexEntry e) => e.GlobalSequence) : 0;
+                return new RegionCursor(this, region, source, first, source.Count, endGlobal);
             }
 
             // Global order: start at the first entry with GlobalSequence >= From (entries are sorted by it).
@@ -360,30 +396,40 @@ internal sealed class StoreIndex
     {
         lock (_lock)
         {
+            ThrowIfFreed();
             long endGlobal = NextGlobalSequence;
             if (!_entities.TryGetValue(entity, out EntityStream? stream))
             {
                 return new RegionCursor(this, Region.All, null, 0, 0, endGlobal);
             }
 
-            List<int> positions = stream.Positions;
-            int lo = 0;
-            int hi = positions.Count;
-            while (lo < hi)
-            {
-                int mid = (lo + hi) >>> 1;
-                if (At(positions[mid]).EntitySequence < fromSequence)
-                {
-                    lo = mid + 1;
-                }
-                else
-                {
-                    hi = mid;
-                }
-            }
-
-            return new RegionCursor(this, Region.All, positions, lo, positions.Count, endGlobal);
+            NativeIntList positions = stream.Positions;
+            int first = fromSequence > 0 ? LowerBound(positions, fromSequence, static (in IndexEntry e) => e.EntitySequence) : 0;
+            return new RegionCursor(this, Region.All, positions, first, positions.Count, endGlobal);
         }
+    }
+
+    private delegate long KeyOf(in IndexEntry entry);
+
+    /// <summary>The first index in <paramref name="positions"/> whose entry's key is at least <paramref name="value"/> (keys ascend along the list).</summary>
+    private int LowerBound(NativeIntList positions, long value, KeyOf key)
+    {
+        int lo = 0;
+        int hi = positions.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (key(At(positions[mid])) < value)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
     }
 
     /// <summary>Positions of one correlation (root first when present), as of the call.</summary>
@@ -391,8 +437,9 @@ internal sealed class StoreIndex
     {
         lock (_lock)
         {
+            ThrowIfFreed();
             var result = new List<IndexEntry>();
-            if (_byId.TryGetValue(correlationId, out int rootPosition) && At(rootPosition).CorrelationId == correlationId)
+            if (_byId.TryGet(correlationId, out int rootPosition) && At(rootPosition).CorrelationId == correlationId)
             {
                 result.Add(At(rootPosition));
             }
@@ -413,7 +460,72 @@ internal sealed class StoreIndex
         }
     }
 
-    private ref IndexEntry At(int position) => ref _chunks[position >> ChunkShift][position & (ChunkSize - 1)];
+    /// <summary>Frees the native memory; every later look-up throws <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_freed)
+            {
+                return;
+            }
+
+            _freed = true;
+            _byId.Dispose();
+            FreeChunks();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    private void ThrowIfFreed() => ObjectDisposedException.ThrowIf(_freed, this);
+
+    private void AddChunk()
+    {
+        if (_chunkCount == _chunks.Length)
+        {
+            Array.Resize(ref _chunks, _chunks.Length * 2); // only the chunk pointers move; entries stay where they are
+        }
+
+        long bytes = (long)ChunkSize * sizeof(IndexEntry);
+        _chunks[_chunkCount] = (IntPtr)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        _chunkCount++;
+        GC.AddMemoryPressure(bytes);
+    }
+
+    private void FreeChunks()
+    {
+        foreach (EntityStream stream in _entityByIndex)
+        {
+            stream.Positions.Free();
+        }
+
+        foreach (NativeIntList list in _scopePositions)
+        {
+            list.Free();
+        }
+
+        foreach (NativeIntList list in _byKind.Values)
+        {
+            list.Free();
+        }
+
+        long bytes = (long)ChunkSize * sizeof(IndexEntry);
+        for (int i = 0; i < _chunkCount; i++)
+        {
+            NativeMemory.AlignedFree((void*)_chunks[i]);
+            _chunks[i] = IntPtr.Zero;
+            GC.RemoveMemoryPressure(bytes);
+        }
+
+        _chunkCount = 0;
+    }
+
+    private ref IndexEntry At(int position)
+    {
+        Debug.Assert((uint)position < (uint)_count || (position == _count && _count < _chunkCount << ChunkShift));
+        return ref ((IndexEntry*)_chunks[position >> ChunkShift])[position & (ChunkSize - 1)];
+    }
 
     private int LowerBound(long globalSequence)
     {
@@ -438,7 +550,13 @@ internal sealed class StoreIndex
     /// <summary>
     /// Walks a region's candidates in chunks, taking the index lock once per chunk and never while reading frames.
     /// </summary>
-    internal sealed class RegionCursor(StoreIndex index, Region region, List<int>? source, int next, int end, long endGlobalSequence)
+    /// <param name="index">The index.</param>
+    /// <param name="region">The filter every candidate is checked against.</param>
+    /// <param name="source">The position list walked, or null for every position in global order.</param>
+    /// <param name="next">The first index into <paramref name="source"/> (or the first position).</param>
+    /// <param name="end">The list's count (or the entry count) when the cursor opened: later appends are not seen.</param>
+    /// <param name="endGlobalSequence">The store's next global sequence when the cursor opened.</param>
+    internal sealed class RegionCursor(StoreIndex index, Region region, NativeIntList? source, int next, int end, long endGlobalSequence)
     {
         private const int ChunkSize = 256;
         private int _next = next;
@@ -452,6 +570,7 @@ internal sealed class StoreIndex
             chunk.Clear();
             lock (index._lock)
             {
+                index.ThrowIfFreed();
                 while (_next < end && chunk.Count < ChunkSize)
                 {
                     int position = source is null ? _next : source[_next];

@@ -93,6 +93,7 @@ public sealed class EventStore : IEventStore
             catch
             {
                 _handles.Dispose();
+                _index.Dispose();
                 throw;
             }
 
@@ -114,6 +115,7 @@ public sealed class EventStore : IEventStore
         {
             _telemetry.Dispose();
             _handles.Dispose();
+            _index.Dispose();
             _lock.Dispose();
             throw;
         }
@@ -573,6 +575,7 @@ public sealed class EventStore : IEventStore
             }
 
             _writer?.Dispose();
+            _index.Dispose(); // frees the index's native memory (later look-ups throw ObjectDisposedException)
             _handles.Dispose();
             _telemetry?.Dispose();
             _lock?.Dispose();
