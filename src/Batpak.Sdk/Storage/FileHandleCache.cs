@@ -10,7 +10,8 @@ namespace Batpak.Storage;
 /// </summary>
 /// <remarks>
 /// <para>Thread-safety: every method takes <c>_lock</c>; no I/O other than opening and closing a handle happens
-/// under it. Readers hold a <see cref="Lease"/> for the duration of one positional read.</para>
+/// under it. Readers hold a <see cref="Lease"/> for the duration of one read, or for as long as they use a span
+/// over the mapping (<see cref="Lease.TryGetMapped"/>).</para>
 /// <para>Invariant LeasedHandleOutlivesEviction: a handle evicted (by the budget or by compaction) while leased
 /// is closed only when its last lease returns, so eviction never breaks a read in flight. The number of open
 /// handles can therefore exceed the budget by the number of evicted-but-leased handles, briefly.</para>
@@ -90,10 +91,10 @@ internal sealed class FileHandleCache : IDisposable
     }
 
     /// <summary>
-    /// Maps a sealed (immutable) segment read-only, so reads copy from the page cache without a system call. An
+    /// Maps a sealed (immutable) segment read-only, so reads use the page cache without a system call. An
     /// empty file, or a platform that refuses the mapping, falls back to positional reads.
     /// </summary>
-    private static MemoryMappedViewAccessor? TryMap(SafeFileHandle handle)
+    private static MappedView? TryMap(SafeFileHandle handle)
     {
         long length = RandomAccess.GetLength(handle);
         if (length == 0)
@@ -104,7 +105,7 @@ internal sealed class FileHandleCache : IDisposable
         try
         {
             using MemoryMappedFile file = MemoryMappedFile.CreateFromFile(handle, mapName: null, capacity: 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            return file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            return new MappedView(file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read), length);
         }
         catch (IOException)
         {
@@ -235,11 +236,11 @@ internal sealed class FileHandleCache : IDisposable
         node.Prev = node.Next = null;
     }
 
-    internal sealed class Node(int segmentId, SafeFileHandle handle, MemoryMappedViewAccessor? map)
+    internal sealed class Node(int segmentId, SafeFileHandle handle, MappedView? map)
     {
         public readonly int SegmentId = segmentId;
         public readonly SafeFileHandle Handle = handle;
-        public readonly MemoryMappedViewAccessor? Map = map;
+        public readonly MappedView? Map = map;
         public int Leases;
         public bool Evicted;
         public Node? Prev;
@@ -249,6 +250,66 @@ internal sealed class FileHandleCache : IDisposable
         {
             Map?.Dispose();
             Handle.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A read-only view of a whole sealed segment whose pointer is acquired once, when the segment is mapped, and
+    /// released when its node closes: reads then cost no reference counting on the view handle.
+    /// </summary>
+    internal sealed unsafe class MappedView : IDisposable
+    {
+        private readonly MemoryMappedViewAccessor _accessor;
+        private readonly byte* _start; // byte 0 of the segment: the view pointer plus PointerOffset
+        private readonly long _length; // the file length when mapped (a sealed segment never changes)
+        private int _disposed;
+
+        public MappedView(MemoryMappedViewAccessor accessor, long length)
+        {
+            Debug.Assert(length > 0 && length <= accessor.Capacity);
+            byte* pointer = null;
+            try
+            {
+                accessor.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            }
+            catch
+            {
+                accessor.Dispose();
+                throw;
+            }
+
+            _accessor = accessor;
+            _start = pointer + accessor.PointerOffset;
+            _length = length;
+        }
+
+        /// <summary>
+        /// A span over bytes [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) of the
+        /// segment; false when the range is not wholly inside the mapping. Valid only until <see cref="Dispose"/>.
+        /// </summary>
+        public bool TryGetSpan(long offset, int length, out ReadOnlySpan<byte> span)
+        {
+            // Overflow-safe: offset + length is never computed.
+            if (offset < 0 || length < 0 || offset > _length || length > _length - offset)
+            {
+                span = default;
+                return false;
+            }
+
+            span = new ReadOnlySpan<byte>(_start + offset, length);
+            return true;
+        }
+
+        /// <summary>Releases the pointer, then unmaps the view (the release must come first, or the view stays mapped).</summary>
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            _accessor.SafeMemoryMappedViewHandle.ReleasePointer();
+            _accessor.Dispose();
         }
     }
 
@@ -266,13 +327,33 @@ internal sealed class FileHandleCache : IDisposable
 
         public SafeFileHandle Handle => _node.Handle;
 
+        /// <summary>
+        /// Gets the <paramref name="length"/> bytes at <paramref name="offset"/> straight from the mapping of a sealed
+        /// segment, without a copy. False when the segment is not mapped (the active segment, an empty file, a
+        /// refused mapping) or the range is not wholly inside the mapping; read with <see cref="ReadExactly"/> then.
+        /// </summary>
+        /// <remarks>
+        /// The span is valid only while this lease is held: use it, or copy what is needed out of it, before the
+        /// lease is disposed. A leased node is never closed (invariant LeasedHandleOutlivesEviction), so the mapping
+        /// stays in place until then, even when the segment is evicted meanwhile.
+        /// </remarks>
+        public bool TryGetMapped(long offset, int length, out ReadOnlySpan<byte> frame)
+        {
+            if (_node.Map is { } map)
+            {
+                return map.TryGetSpan(offset, length, out frame);
+            }
+
+            frame = default;
+            return false;
+        }
+
         /// <summary>Reads exactly <paramref name="destination"/>'s length at <paramref name="offset"/>: from the mapping of a sealed segment, else with positional reads.</summary>
         public void ReadExactly(Span<byte> destination, long offset, int segmentId)
         {
-            MemoryMappedViewAccessor? map = _node.Map;
-            if (map is not null && offset >= 0 && offset + destination.Length <= map.Capacity)
+            if (TryGetMapped(offset, destination.Length, out ReadOnlySpan<byte> mapped))
             {
-                map.SafeMemoryMappedViewHandle.ReadSpan((ulong)(map.PointerOffset + offset), destination);
+                mapped.CopyTo(destination);
                 return;
             }
 

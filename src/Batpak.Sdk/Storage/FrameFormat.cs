@@ -276,9 +276,8 @@ internal static class FrameFormat
         Crc32.HashToUInt32(frame[FrameHeaderSize..]) == BinaryPrimitives.ReadUInt32BigEndian(frame[4..]);
 
     /// <summary>
-    /// Decodes a frame body (without its 8-byte header). Copies the payload into a new array when
-    /// <paramref name="payload"/> is requested. Throws <see cref="MessagePackSerializationException"/> or
-    /// <see cref="FormatException"/> for malformed bodies.
+    /// Decodes a frame body (without its 8-byte header). The payload is a slice of <paramref name="body"/>, not a
+    /// copy. Throws <see cref="FormatException"/> for malformed bodies.
     /// </summary>
     /// <param name="body">The frame body.</param>
     /// <param name="payload">A slice of <paramref name="body"/> holding the payload.</param>
@@ -288,25 +287,61 @@ internal static class FrameFormat
     {
         try
         {
-            return ReadBodyUnchecked(body, out payload, coordinates, skipCoordinate);
+            // Anything the fast reader does not expect (a newer field of another type, or damage) takes the
+            // general MessagePack reader, which also produces the precise error.
+            if (!FastBodyReader.TryRead(body.Span, out FrameFields f, out int payloadStart, out int payloadLength, coordinates, skipCoordinate))
+            {
+                f = ReadBodyGeneral(body, out payloadStart, out payloadLength, coordinates, skipCoordinate);
+            }
+
+            payload = body.Slice(payloadStart, payloadLength);
+            return f;
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (IsMalformedBody(ex))
         {
-            // MessagePackReader reports malformed input (an unexpected type code, a bin length past the end, an
-            // out-of-range integer) with these exceptions; every caller gets one: FormatException.
-            throw new FormatException("the frame body is malformed MessagePack: " + ex.Message, ex);
+            throw MalformedBody(ex);
         }
     }
 
-    private static FrameFields ReadBodyUnchecked(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload, StringInterner? coordinates, bool skipCoordinate)
+    /// <summary>
+    /// Decodes a frame body (without its 8-byte header) straight from a span, for instance one over a memory-mapped
+    /// segment. The payload is <c>body.Slice(payloadStart, payloadLength)</c>. Throws <see cref="FormatException"/>
+    /// for malformed bodies, exactly as the <see cref="ReadOnlyMemory{T}"/> overload does.
+    /// </summary>
+    /// <param name="body">The frame body.</param>
+    /// <param name="payloadStart">Where the payload starts in <paramref name="body"/>.</param>
+    /// <param name="payloadLength">The payload length.</param>
+    /// <param name="coordinates">Interns the entity and scope names; null allocates them.</param>
+    /// <param name="skipCoordinate">Leaves <see cref="FrameFields.Entity"/>/<see cref="FrameFields.Scope"/> empty (the caller knows them from the index).</param>
+    public static FrameFields ReadBody(ReadOnlySpan<byte> body, out int payloadStart, out int payloadLength, StringInterner? coordinates = null, bool skipCoordinate = false)
     {
-        if (FastBodyReader.TryRead(body, out FrameFields fast, out payload, coordinates, skipCoordinate))
+        try
         {
-            return fast;
-        }
+            if (FastBodyReader.TryRead(body, out FrameFields f, out payloadStart, out payloadLength, coordinates, skipCoordinate))
+            {
+                return f;
+            }
 
-        // Anything the fast reader does not expect (a newer field of another type, or damage) takes the general
-        // MessagePack reader, which also produces the precise error.
+            // Rare (a frame this writer does not emit, or damage): the general reader needs memory, so the body is
+            // copied; the payload position is the same in the copy.
+            return ReadBodyGeneral(body.ToArray(), out payloadStart, out payloadLength, coordinates, skipCoordinate);
+        }
+        catch (Exception ex) when (IsMalformedBody(ex))
+        {
+            throw MalformedBody(ex);
+        }
+    }
+
+    // MessagePackReader reports malformed input (an unexpected type code, a bin length past the end, an
+    // out-of-range integer) with these exceptions; every caller gets one: FormatException.
+    private static bool IsMalformedBody(Exception ex) =>
+        ex is MessagePackSerializationException or EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException;
+
+    private static FormatException MalformedBody(Exception ex) => new("the frame body is malformed MessagePack: " + ex.Message, ex);
+
+    /// <summary>Decodes a body with <see cref="MessagePackReader"/>; throws on anything malformed.</summary>
+    private static FrameFields ReadBodyGeneral(ReadOnlyMemory<byte> body, out int payloadStart, out int payloadLength, StringInterner? coordinates, bool skipCoordinate)
+    {
         var reader = new MessagePackReader(body);
         int count = reader.ReadArrayHeader();
         if (count < MinBodyFieldCount)
@@ -346,8 +381,8 @@ internal static class FrameFormat
         }
 
         // The body is one contiguous block, so the payload is a slice of it (no copy).
-        long payloadStart = body.Length - reader.Sequence.Slice(bytes.Value.Start).Length;
-        payload = body.Slice((int)payloadStart, (int)bytes.Value.Length);
+        payloadStart = (int)(body.Length - reader.Sequence.Slice(bytes.Value.Start).Length);
+        payloadLength = (int)bytes.Value.Length;
         if (count > (int)BodyField.IdempotencyKey)
         {
             f.IdempotencyKey = reader.TryReadNil() ? null : reader.ReadString();
@@ -448,11 +483,12 @@ internal static class FrameFormat
         private readonly ReadOnlySpan<byte> _span = span;
         private int _position;
 
-        public static bool TryRead(ReadOnlyMemory<byte> body, out FrameFields f, out ReadOnlyMemory<byte> payload, StringInterner? coordinates, bool skipCoordinate)
+        /// <summary>Decodes <paramref name="body"/>; the payload is <c>body.Slice(payloadStart, payloadLength)</c>.</summary>
+        public static bool TryRead(ReadOnlySpan<byte> body, out FrameFields f, out int payloadStart, out int payloadLength, StringInterner? coordinates, bool skipCoordinate)
         {
             f = default;
-            payload = default;
-            var r = new FastBodyReader(body.Span);
+            payloadStart = payloadLength = 0;
+            var r = new FastBodyReader(body);
             if (!r.TryArrayHeader(out int count) || count < MinBodyFieldCount || count > BodyFieldCount
                 || !r.TryInt64(out f.GlobalSequence)
                 || !r.TryId(out f.EventId))
@@ -495,7 +531,7 @@ internal static class FrameFormat
 
             f.WallMilliseconds = wallBase + wallDelta;
             if (!r.TryStr(out int entityStart, out int entityLength) || !r.TryStr(out int scopeStart, out int scopeLength)
-                || !r.TryBin(out int payloadStart, out int payloadLength))
+                || !r.TryBin(out int binStart, out int binLength))
             {
                 return false;
             }
@@ -506,18 +542,18 @@ internal static class FrameFormat
             }
             else
             {
-                ReadOnlySpan<byte> entity = body.Span.Slice(entityStart, entityLength);
-                ReadOnlySpan<byte> scope = body.Span.Slice(scopeStart, scopeLength);
+                ReadOnlySpan<byte> entity = body.Slice(entityStart, entityLength);
+                ReadOnlySpan<byte> scope = body.Slice(scopeStart, scopeLength);
                 f.Entity = coordinates?.Intern(entity) ?? Encoding.UTF8.GetString(entity);
                 f.Scope = coordinates?.Intern(scope) ?? Encoding.UTF8.GetString(scope);
             }
 
-            if (count > (int)BodyField.IdempotencyKey && !r.TryOptionalString(body.Span, out f.IdempotencyKey))
+            if (count > (int)BodyField.IdempotencyKey && !r.TryOptionalString(body, out f.IdempotencyKey))
             {
                 return false;
             }
 
-            if (count > (int)BodyField.BypassReason && !r.TryOptionalString(body.Span, out f.BypassReason))
+            if (count > (int)BodyField.BypassReason && !r.TryOptionalString(body, out f.BypassReason))
             {
                 return false;
             }
@@ -532,7 +568,8 @@ internal static class FrameFormat
                 return false; // trailing bytes or negative sequences: the general reader reports it
             }
 
-            payload = body.Slice(payloadStart, payloadLength);
+            payloadStart = binStart;
+            payloadLength = binLength;
             return true;
         }
 

@@ -944,14 +944,39 @@ public sealed class EventStore : IEventStore
         }
     }
 
-    /// <summary>Reads one frame with a positional read, checks its CRC and that it is the event the index expects.</summary>
+    /// <summary>
+    /// Reads one event, checks its frame (length, CRC, decoding) and that it is the event the index expects. A frame
+    /// of a mapped (sealed) segment is checked and decoded in place, and only its payload is copied; any other is
+    /// read into a pooled buffer first.
+    /// </summary>
     internal StoredEvent ReadEvent(in IndexEntry entry, string entity, string scope, ReadSession? session = null)
     {
+        if (session is not null)
+        {
+            return ReadEvent(entry, entity, scope, session.For(entry.SegmentId)); // the session holds the lease
+        }
+
+        using FileHandleCache.Lease lease = _handles.Rent(entry.SegmentId);
+        return ReadEvent(entry, entity, scope, lease);
+    }
+
+    /// <summary>Reads one event under <paramref name="lease"/>, which the caller holds until this returns.</summary>
+    private static StoredEvent ReadEvent(in IndexEntry entry, string entity, string scope, FileHandleCache.Lease lease)
+    {
+        // The mapped span is valid only while the lease is held: the payload is copied out before returning.
+        if (lease.TryGetMapped(entry.Offset, entry.Length, out ReadOnlySpan<byte> mapped))
+        {
+            FrameFormat.FrameFields fields = CheckFrame(entry, mapped, out int payloadStart, out int payloadLength, skipCoordinate: true);
+            return NewStoredEvent(entry, entity, scope, fields, mapped.Slice(FrameFormat.FrameHeaderSize + payloadStart, payloadLength));
+        }
+
         byte[] buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
         try
         {
-            FrameFormat.FrameFields fields = ReadFrame(entry, buffer, out ReadOnlyMemory<byte> payload, skipCoordinate: true, session);
-            return new StoredEvent(Coordinate.FromTrusted(entity, scope), ToHeader(fields), payload.ToArray(), entry.Position, fields.IdempotencyKey, fields.BypassReason);
+            Span<byte> frame = buffer.AsSpan(0, entry.Length);
+            lease.ReadExactly(frame, entry.Offset, entry.SegmentId);
+            FrameFormat.FrameFields fields = CheckFrame(entry, frame, out int payloadStart, out int payloadLength, skipCoordinate: true);
+            return NewStoredEvent(entry, entity, scope, fields, frame.Slice(FrameFormat.FrameHeaderSize + payloadStart, payloadLength));
         }
         finally
         {
@@ -959,19 +984,30 @@ public sealed class EventStore : IEventStore
         }
     }
 
-    private FrameFormat.FrameFields ReadFrame(in IndexEntry entry, byte[] buffer, out ReadOnlyMemory<byte> payload, bool skipCoordinate = false, ReadSession? session = null)
+    private static StoredEvent NewStoredEvent(in IndexEntry entry, string entity, string scope, in FrameFormat.FrameFields fields, ReadOnlySpan<byte> payload) =>
+        new(Coordinate.FromTrusted(entity, scope), ToHeader(fields), payload.ToArray(), entry.Position, fields.IdempotencyKey, fields.BypassReason);
+
+    /// <summary>Reads one frame into <paramref name="buffer"/> and checks it (see <see cref="CheckFrame"/>); <paramref name="payload"/> is a slice of the buffer.</summary>
+    private FrameFormat.FrameFields ReadFrame(in IndexEntry entry, byte[] buffer, out ReadOnlyMemory<byte> payload)
     {
         Span<byte> frame = buffer.AsSpan(0, entry.Length);
-        if (session is not null)
+        using (FileHandleCache.Lease lease = _handles.Rent(entry.SegmentId))
         {
-            session.For(entry.SegmentId).ReadExactly(frame, entry.Offset, entry.SegmentId);
-        }
-        else
-        {
-            using FileHandleCache.Lease lease = _handles.Rent(entry.SegmentId);
             lease.ReadExactly(frame, entry.Offset, entry.SegmentId);
         }
 
+        FrameFormat.FrameFields fields = CheckFrame(entry, frame, out int payloadStart, out int payloadLength, skipCoordinate: false);
+        payload = buffer.AsMemory(FrameFormat.FrameHeaderSize + payloadStart, payloadLength);
+        return fields;
+    }
+
+    /// <summary>
+    /// Checks a whole frame (8-byte header + body) read at <paramref name="entry"/>: its length field, its CRC, that
+    /// its body decodes and that it holds the event the index expects. The payload is
+    /// <c>frame.Slice(FrameHeaderSize + payloadStart, payloadLength)</c>.
+    /// </summary>
+    private static FrameFormat.FrameFields CheckFrame(in IndexEntry entry, ReadOnlySpan<byte> frame, out int payloadStart, out int payloadLength, bool skipCoordinate)
+    {
         if (BinaryPrimitives.ReadUInt32BigEndian(frame) != (uint)(entry.Length - FrameFormat.FrameHeaderSize))
         {
             throw new CorruptSegmentException(entry.SegmentId, entry.Offset, $"the frame length field does not match the index ({entry.Length - FrameFormat.FrameHeaderSize} expected)");
@@ -985,7 +1021,7 @@ public sealed class EventStore : IEventStore
         FrameFormat.FrameFields fields;
         try
         {
-            fields = FrameFormat.ReadBody(buffer.AsMemory(FrameFormat.FrameHeaderSize, entry.Length - FrameFormat.FrameHeaderSize), out payload, skipCoordinate: skipCoordinate);
+            fields = FrameFormat.ReadBody(frame[FrameFormat.FrameHeaderSize..], out payloadStart, out payloadLength, skipCoordinate: skipCoordinate);
         }
         catch (Exception ex) when (ex is MessagePack.MessagePackSerializationException or FormatException or EndOfStreamException)
         {

@@ -146,6 +146,113 @@ public class GoldenFormatTests
         Assert.Equal(fields.BypassReason, decoded.BypassReason);
     }
 
+    [Fact]
+    public void ReadBody_SpanAndMemoryOverloads_DecodeTheSameFieldsAndPayload()
+    {
+        FrameFormat.FrameFields fields = SampleFields();
+        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            fields.Hash = FrameFormat.ComputeHash(sha, fields, [5, 6, 7, 8]);
+        }
+
+        using var writer = new PooledBufferWriter(256);
+        FrameFormat.WriteFrame(writer, fields, [5, 6, 7, 8]);
+        byte[] body = writer.WrittenSpan[FrameFormat.FrameHeaderSize..].ToArray();
+
+        // Padding around the body: the payload position is relative to the body, not to whatever holds it.
+        byte[] padded = [0xEE, 0xEE, .. body, 0xEE];
+        foreach (bool skipCoordinate in new[] { false, true })
+        {
+            FrameFormat.FrameFields fromMemory = FrameFormat.ReadBody(body.AsMemory(), out ReadOnlyMemory<byte> payload, skipCoordinate: skipCoordinate);
+            FrameFormat.FrameFields fromSpan = FrameFormat.ReadBody(padded.AsSpan(2, body.Length), out int payloadStart, out int payloadLength, skipCoordinate: skipCoordinate);
+            Assert.Equal(fromMemory, fromSpan);
+            Assert.Equal(new byte[] { 5, 6, 7, 8 }, body.AsSpan(payloadStart, payloadLength).ToArray());
+            Assert.Equal(payload.ToArray(), body.AsSpan(payloadStart, payloadLength).ToArray());
+            Assert.Equal(skipCoordinate ? string.Empty : fields.Entity, fromSpan.Entity);
+            Assert.Equal(fields.Hash, fromSpan.Hash);
+        }
+
+        var interner = new StringInterner();
+        FrameFormat.FrameFields interned = FrameFormat.ReadBody(body, out _, out _, interner);
+        Assert.Same(interned.Entity, FrameFormat.ReadBody(body, out _, out _, interner).Entity);
+    }
+
+    [Fact]
+    public void ReadBody_SpanOverload_EveryTruncationAndByteFlip_AgreesWithTheMemoryOverloadOrThrowsFormatException()
+    {
+        FrameFormat.FrameFields fields = SampleFields();
+        using var writer = new PooledBufferWriter(256);
+        FrameFormat.WriteFrame(writer, fields, [9, 8, 7]);
+        byte[] body = writer.WrittenSpan[FrameFormat.FrameHeaderSize..].ToArray();
+
+        for (int length = 0; length < body.Length; length++)
+        {
+            Assert.Throws<FormatException>(() => FrameFormat.ReadBody(body.AsSpan(0, length), out _, out _));
+        }
+
+        var random = new Random(12);
+        int decoded = 0;
+        for (int i = 0; i < 2000; i++)
+        {
+            byte[] damaged = (byte[])body.Clone();
+            damaged[random.Next(damaged.Length)] ^= (byte)(1 << random.Next(8));
+            FrameFormat.FrameFields fromMemory;
+            ReadOnlyMemory<byte> payload;
+            try
+            {
+                fromMemory = FrameFormat.ReadBody(damaged.AsMemory(), out payload);
+            }
+            catch (FormatException)
+            {
+                Assert.Throws<FormatException>(() => FrameFormat.ReadBody(damaged.AsSpan(), out _, out _));
+                continue;
+            }
+
+            FrameFormat.FrameFields fromSpan = FrameFormat.ReadBody(damaged.AsSpan(), out int payloadStart, out int payloadLength);
+            Assert.Equal(fromMemory, fromSpan);
+            Assert.Equal(payload.ToArray(), damaged.AsSpan(payloadStart, payloadLength).ToArray());
+            decoded++;
+        }
+
+        Assert.True(decoded > 0, "some flips (in the payload, say) leave a decodable body");
+    }
+
+    public static TheoryData<string, byte[]> MalformedBodies() => new()
+    {
+        { "empty", [] },
+        { "never-used type code", [0xC1] },
+        { "bin length past the end", [0xDC, 0x00, 0x13, 0x00, 0xC6, 0xFF, 0xFF, 0xFF, 0xF0, 0x01] },
+        { "integer out of range", [0xDC, 0x00, 0x13, 0x00, 0xC4, 0x10, .. new byte[16], 0xC4, 0x10, .. new byte[16], 0xC0, 0x00, 0x00, 0xCF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] },
+        { "three fields", [0x93, 0x01, 0x02, 0x03] },
+        { "a map, not an array", [0x81, 0x01, 0x02] },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedBodies))]
+    public void ReadBody_MalformedBody_ThrowsFormatExceptionThroughBothOverloads(string what, byte[] body)
+    {
+        Assert.Throws<FormatException>(() => FrameFormat.ReadBody(body.AsMemory(), out _));
+        FormatException ex = Assert.Throws<FormatException>(() => FrameFormat.ReadBody(body.AsSpan(), out _, out _));
+        Assert.False(string.IsNullOrEmpty(ex.Message), what);
+    }
+
+    [Fact]
+    public void ReadBody_SpanOverload_FrameWithExtraTrailingFields_TakesTheGeneralReaderAndFindsThePayload()
+    {
+        FrameFormat.FrameFields fields = SampleFields();
+        using var writer = new PooledBufferWriter(256);
+        FrameFormat.WriteFrame(writer, fields, [1, 2, 3]);
+        byte[] body = writer.WrittenSpan[FrameFormat.FrameHeaderSize..].ToArray();
+        body[2] = 20; // one field more than this version writes: the fast reader declines
+        byte[] extended = [.. body, 0xA3, (byte)'n', (byte)'e', (byte)'w'];
+        FrameFormat.FrameFields fromSpan = FrameFormat.ReadBody(extended.AsSpan(), out int payloadStart, out int payloadLength);
+        FrameFormat.FrameFields fromMemory = FrameFormat.ReadBody(extended.AsMemory(), out ReadOnlyMemory<byte> payload);
+        Assert.Equal(new byte[] { 1, 2, 3 }, extended.AsSpan(payloadStart, payloadLength).ToArray());
+        Assert.Equal(payload.ToArray(), extended.AsSpan(payloadStart, payloadLength).ToArray());
+        Assert.Equal(fromMemory, fromSpan);
+        Assert.Equal(fields.BypassReason, fromSpan.BypassReason);
+    }
+
     private static FrameFormat.FrameFields SampleFields() => new()
     {
         GlobalSequence = 41,

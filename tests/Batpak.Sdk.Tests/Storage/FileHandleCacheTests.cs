@@ -41,4 +41,67 @@ public class FileHandleCacheTests
         lease.Dispose();
         Assert.True(lease.Handle.IsClosed);
     }
+
+    [Fact]
+    public void TryGetMapped_SealedSegment_SpansTheFileAndRefusesEveryRangeOutsideIt()
+    {
+        using var dir = new TempDirectory();
+        byte[] bytes = Enumerable.Range(0, 100).Select(i => (byte)i).ToArray();
+        File.WriteAllBytes(dir.Combine("1"), bytes);
+        using var cache = new FileHandleCache(2, id => dir.Combine($"{id}"), isSealed: _ => true);
+        using FileHandleCache.Lease lease = cache.Rent(1);
+
+        Assert.True(lease.TryGetMapped(10, 5, out ReadOnlySpan<byte> span));
+        Assert.Equal(bytes.AsSpan(10, 5).ToArray(), span.ToArray());
+        Assert.True(lease.TryGetMapped(0, 100, out span));
+        Assert.Equal(bytes, span.ToArray());
+        Assert.True(lease.TryGetMapped(100, 0, out span));
+        Assert.Equal(0, span.Length);
+
+        (long Offset, int Length)[] outside = [(1, 100), (99, 2), (101, 0), (-1, 1), (-1, 0), (5, -1), (long.MaxValue, 1), (long.MaxValue - 1, int.MaxValue), (50, int.MaxValue), (long.MinValue, 10)];
+        foreach ((long offset, int length) in outside)
+        {
+            Assert.False(lease.TryGetMapped(offset, length, out span), $"({offset}, {length}) lies outside the 100-byte file");
+            Assert.Equal(0, span.Length);
+        }
+
+        byte[] copy = new byte[7];
+        lease.ReadExactly(copy, 93, 1); // ReadExactly reads through the mapping too
+        Assert.Equal(bytes.AsSpan(93, 7).ToArray(), copy);
+    }
+
+    [Fact]
+    public void TryGetMapped_UnsealedOrEmptySegment_IsFalse_AndReadExactlyStillReads()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.Combine("1"), [1, 2, 3, 4]);
+        File.WriteAllBytes(dir.Combine("2"), []);
+        using var cache = new FileHandleCache(4, id => dir.Combine($"{id}"), isSealed: id => id == 2);
+        using (FileHandleCache.Lease active = cache.Rent(1))
+        {
+            Assert.False(active.TryGetMapped(0, 4, out _));
+            byte[] read = new byte[3];
+            active.ReadExactly(read, 1, 1);
+            Assert.Equal(new byte[] { 2, 3, 4 }, read);
+        }
+
+        using FileHandleCache.Lease empty = cache.Rent(2);
+        Assert.False(empty.TryGetMapped(0, 0, out _));
+    }
+
+    [Fact]
+    public void TryGetMapped_SegmentEvictedWhileLeased_StaysReadableUntilTheLeaseReturns()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.Combine("1"), [7, 8, 9]);
+        using var cache = new FileHandleCache(1, id => dir.Combine($"{id}"), isSealed: _ => true);
+        FileHandleCache.Lease lease = cache.Rent(1);
+        cache.Evict(1);
+        File.WriteAllBytes(dir.Combine("2"), [1]);
+        cache.Rent(2).Dispose(); // the budget of one is taken by another segment
+        Assert.True(lease.TryGetMapped(0, 3, out ReadOnlySpan<byte> span));
+        Assert.Equal(new byte[] { 7, 8, 9 }, span.ToArray());
+        lease.Dispose();
+        Assert.True(lease.Handle.IsClosed);
+    }
 }
