@@ -1,7 +1,7 @@
 namespace Batpak.Bench.Engines;
 
 /// <summary>
-/// Batpak through the public <see cref="IEventStore"/> contract. W1: one thread calling <see cref="IEventStore.AppendBatch"/>
+/// Batpak through the public <see cref="IEventStore"/> contract. W1: one thread calling <see cref="IEventStore.AppendBatch(IReadOnlyList{EventData}, Span{AppendReceipt}, bool)"/>
 /// with 1,000 events per atomic batch (the counterpart of SQLite's transaction per 1,000 rows), then <see cref="IEventStore.Sync"/>. W2: concurrent
 /// <see cref="IEventStore.AppendAsync"/> loops (durable, group commit). Reads go through Get/Stream/ByScope/ByKind.
 /// </summary>
@@ -82,6 +82,8 @@ internal sealed partial class BatpakEngine : BenchEngine
 
         // Like SQLite's transaction of syncEvery rows: one atomic AppendBatch per syncEvery events.
         var batch = new EventData[Math.Min(syncEvery, data.Count)];
+        var receipts = new AppendReceipt[batch.Length]; // the allocation-free AppendBatch overload fills it
+
         for (int start = 0; start < data.Count; start += batch.Length)
         {
             int count = Math.Min(batch.Length, data.Count - start);
@@ -92,7 +94,7 @@ internal sealed partial class BatpakEngine : BenchEngine
                 chunk[j] = new EventData(coordinates[data.EntityOf[i]], kinds[data.KindOf[i]], data.Payloads[i]);
             }
 
-            IReadOnlyList<AppendReceipt> receipts = store.AppendBatch(chunk);
+            store.AppendBatch(chunk, receipts);
             for (int j = 0; j < count; j++)
             {
                 ids[start + j] = receipts[j].EventId;

@@ -438,7 +438,8 @@ internal static class FrameFormat
             return EventHash.FromBytes(digest);
         }
 
-        // One contiguous input and one-shot SHA-256: about half the cost of five incremental appends for small events.
+        // One contiguous input, hashed with one append to the caller's reusable hash: about half the cost of five
+        // incremental appends, and cheaper than the one-shot SHA256.HashData (which sets up a native context per call).
         Span<byte> input = stackalloc byte[4096];
         WriteFixed(input, f);
         int at = FixedSize;
@@ -448,7 +449,8 @@ internal static class FrameFormat
         at += 4;
         payload.CopyTo(input[at..]);
         at += payload.Length;
-        SHA256.HashData(input[..at], digest);
+        sha.AppendData(input[..at]);
+        sha.GetHashAndReset(digest);
         return EventHash.FromBytes(digest);
 
         static void WriteFixed(Span<byte> destination, in FrameFields f)

@@ -36,6 +36,12 @@ internal sealed class EntityStream(string name, int index)
     public readonly NativeIntList Positions = new();
     public long LastSequence = -1;
     public EventHash LastHash;
+
+    // Writer-only: the sequence and hash staged by the writer's current batch (valid while PendingBatch is that
+    // batch's number), so staging needs no look-up table of its own.
+    public long PendingBatch;
+    public long PendingSequence;
+    public EventHash PendingHash;
 }
 
 /// <summary>

@@ -38,7 +38,8 @@ internal sealed class StoreWriter : IDisposable
     private readonly List<WriteCommand> _controls = new();
     private int _cursor; // index in _batch of the next command to stage; commands past it are untouched
     private readonly Dictionary<string, (long Sequence, EventHash Hash)> _pendingEntities = new(StringComparer.Ordinal);
-    private readonly Dictionary<EventId, (uint Depth, EventId Correlation)> _pendingIds = new();
+    private readonly Dictionary<string, long> _validationSequences = new(StringComparer.Ordinal);
+    private long _batchNumber; // stamps EntityStream.Pending*: values of another batch are stale
     private readonly Dictionary<string, int> _pendingKeys = new(StringComparer.Ordinal);
     private readonly Action<int>? _onSealed;
     private readonly Action? _onCommitted;
@@ -465,7 +466,7 @@ internal sealed class StoreWriter : IDisposable
         _buffer.Reset();
         _staged.Clear();
         _pendingEntities.Clear();
-        _pendingIds.Clear();
+        _batchNumber++;
         _pendingKeys.Clear();
         _controls.Clear();
         bool durable = false;
@@ -640,7 +641,10 @@ internal sealed class StoreWriter : IDisposable
     {
         IReadOnlyList<EventData> events = command.Batch!;
         ValidateBatch(events);
-        command.BatchReceipts = new AppendReceipt[events.Count];
+        if (command.BatchReceipts is null || command.BatchReceipts.Length < events.Count)
+        {
+            command.BatchReceipts = new AppendReceipt[events.Count]; // else the caller's pooled array
+        }
 
         long estimate = 0;
         foreach (EventData e in events)
@@ -713,7 +717,25 @@ internal sealed class StoreWriter : IDisposable
     /// <summary>Checks CAS expectations, causes and sizes of a whole batch against the state it will be applied to.</summary>
     private void ValidateBatch(IReadOnlyList<EventData> events)
     {
-        var sequences = new Dictionary<string, long>(StringComparer.Ordinal);
+        bool plain = true;
+        for (int i = 0; i < events.Count; i++)
+        {
+            EventData e = events[i];
+            if (EstimateFrameBytes(e) > _options.MaxEventBytes)
+            {
+                throw new EventTooLargeException(EstimateFrameBytes(e), _options.MaxEventBytes);
+            }
+
+            plain &= e.Options is null || (e.Options.ExpectedSequence is null && e.Options.CausationId is null && e.Options.IdempotencyKey is null);
+        }
+
+        if (plain)
+        {
+            return; // no expectations, causes or keys: nothing else can fail
+        }
+
+        Dictionary<string, long> sequences = _validationSequences;
+        sequences.Clear();
         for (int i = 0; i < events.Count; i++)
         {
             EventData e = events[i];
@@ -726,9 +748,7 @@ internal sealed class StoreWriter : IDisposable
             string entity = e.Coordinate.Entity;
             if (!sequences.TryGetValue(entity, out long last))
             {
-                last = _pendingEntities.TryGetValue(entity, out (long Sequence, EventHash Hash) pending)
-                    ? pending.Sequence
-                    : _index.FindEntityForWriter(entity)?.LastSequence ?? -1;
+                (last, _) = PendingOrLast(entity, out _);
             }
 
             if (options.ExpectedSequence is long expected && expected != last)
@@ -736,18 +756,46 @@ internal sealed class StoreWriter : IDisposable
                 throw new SequenceMismatchException(entity, expected, last);
             }
 
-            if (options.CausationId is EventId cause && !cause.IsEmpty && !_pendingIds.ContainsKey(cause) && !_index.TryGetForWriter(cause, out _))
+            if (options.CausationId is EventId cause && !cause.IsEmpty && !TryFindCause(cause, out _, out _))
             {
                 throw new EventNotFoundException(cause);
             }
 
-            if (EstimateFrameBytes(e) > _options.MaxEventBytes)
-            {
-                throw new EventTooLargeException(EstimateFrameBytes(e), _options.MaxEventBytes);
-            }
-
             sequences[entity] = last + 1;
         }
+    }
+
+    /// <summary>
+    /// The entity's last sequence and hash as this batch left them so far (or as the index holds them), plus its
+    /// stream when the index has one. Writer-only.
+    /// </summary>
+    private (long Sequence, EventHash Hash) PendingOrLast(string entity, out EntityStream? stream)
+    {
+        stream = _index.FindEntityForWriter(entity);
+        if (stream is not null)
+        {
+            return stream.PendingBatch == _batchNumber ? (stream.PendingSequence, stream.PendingHash) : (stream.LastSequence, stream.LastHash);
+        }
+
+        return _pendingEntities.TryGetValue(entity, out (long Sequence, EventHash Hash) pending) ? pending : (-1, EventHash.Zero);
+    }
+
+    /// <summary>
+    /// Finds a cause in the index. A cause is always an acknowledged event (its id is known only from its receipt, and
+    /// a receipt is handed out after the index has it), so events staged in this batch never need looking at.
+    /// </summary>
+    private bool TryFindCause(EventId cause, out uint depth, out EventId correlation)
+    {
+        if (_index.TryGetForWriter(cause, out IndexEntry entry))
+        {
+            depth = entry.Depth;
+            correlation = entry.CorrelationId;
+            return true;
+        }
+
+        depth = 0;
+        correlation = EventId.Empty;
+        return false;
     }
 
     /// <summary>An upper bound of an event's frame size: the fixed fields take at most 200 bytes.</summary>
@@ -782,22 +830,7 @@ internal sealed class StoreWriter : IDisposable
         }
 
         string entity = coordinate.Entity;
-        long lastSequence;
-        EventHash prevHash;
-        if (_pendingEntities.TryGetValue(entity, out (long Sequence, EventHash Hash) pending))
-        {
-            (lastSequence, prevHash) = pending;
-        }
-        else if (_index.FindEntityForWriter(entity) is { } stream)
-        {
-            lastSequence = stream.LastSequence;
-            prevHash = stream.LastHash;
-        }
-        else
-        {
-            lastSequence = -1;
-            prevHash = EventHash.Zero;
-        }
+        (long lastSequence, EventHash prevHash) = PendingOrLast(entity, out EntityStream? stream);
 
         if (options.ExpectedSequence is long expected && expected != lastSequence)
         {
@@ -809,20 +842,13 @@ internal sealed class StoreWriter : IDisposable
         EventId causation = options.CausationId ?? EventId.Empty;
         if (!causation.IsEmpty)
         {
-            if (_pendingIds.TryGetValue(causation, out (uint Depth, EventId Correlation) cause))
-            {
-                depth = cause.Depth + 1;
-                correlation ??= cause.Correlation;
-            }
-            else if (_index.TryGetForWriter(causation, out IndexEntry causeEntry))
-            {
-                depth = causeEntry.Depth + 1;
-                correlation ??= causeEntry.CorrelationId;
-            }
-            else
+            if (!TryFindCause(causation, out uint causeDepth, out EventId causeCorrelation))
             {
                 throw new EventNotFoundException(causation);
             }
+
+            depth = causeDepth + 1;
+            correlation ??= causeCorrelation;
         }
 
         EventId id = _ids.Next();
@@ -890,8 +916,16 @@ internal sealed class StoreWriter : IDisposable
         _nextGlobal++;
         _lastWall = wall;
         _lastCounter = counter;
-        _pendingEntities[entity] = (fields.EntitySequence, fields.Hash);
-        _pendingIds[id] = (depth, fields.CorrelationId);
+        if (stream is not null)
+        {
+            stream.PendingBatch = _batchNumber;
+            stream.PendingSequence = fields.EntitySequence;
+            stream.PendingHash = fields.Hash;
+        }
+        else
+        {
+            _pendingEntities[entity] = (fields.EntitySequence, fields.Hash);
+        }
         if (key is not null)
         {
             _pendingKeys[key] = _staged.Count;

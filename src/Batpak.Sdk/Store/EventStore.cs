@@ -174,7 +174,31 @@ public sealed class EventStore : IEventStore
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false)
+    public IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false) =>
+        SubmitBatch(events, durable, receipts: null);
+
+    /// <inheritdoc />
+    public void AppendBatch(IReadOnlyList<EventData> events, Span<AppendReceipt> receipts, bool durable = false)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (receipts.Length < events.Count)
+        {
+            throw new ArgumentException($"The receipts span holds {receipts.Length} receipts; the batch has {events.Count} events.", nameof(receipts));
+        }
+
+        AppendReceipt[] pooled = ArrayPool<AppendReceipt>.Shared.Rent(Math.Max(1, events.Count));
+        try
+        {
+            SubmitBatch(events, durable, pooled).AsSpan(0, events.Count).CopyTo(receipts);
+        }
+        finally
+        {
+            ArrayPool<AppendReceipt>.Shared.Return(pooled);
+        }
+    }
+
+    /// <summary>Validates a batch, hands it to the writer and waits; the receipts land in <paramref name="receipts"/> when given (pooled), else in a new array.</summary>
+    private AppendReceipt[] SubmitBatch(IReadOnlyList<EventData> events, bool durable, AppendReceipt[]? receipts)
     {
         ThrowIfDisposed();
         _ = Writer; // read-only: fail before validating
@@ -206,6 +230,7 @@ public sealed class EventStore : IEventStore
         command.Kind = CommandKind.AppendBatch;
         command.Batch = events;
         command.Durable = durable;
+        command.BatchReceipts = receipts;
         try
         {
             Writer.Execute(command);
@@ -876,29 +901,54 @@ public sealed class EventStore : IEventStore
 
     private IEnumerable<StoredEvent> Enumerate(StoreIndex.RegionCursor cursor)
     {
-        var chunk = new List<(IndexEntry Entry, string Entity, string Scope)>();
-        var events = new List<StoredEvent>();
-        while (cursor.NextChunk(chunk))
+        // The chunk buffers are reused across enumerations on a thread (one Stream per entity, 10,000 times, would
+        // otherwise allocate and grow two lists each time); a nested enumeration on the same thread gets fresh ones.
+        EnumerationBuffers buffers = t_enumerationBuffers ?? new EnumerationBuffers();
+        t_enumerationBuffers = null;
+        List<(IndexEntry Entry, string Entity, string Scope)> chunk = buffers.Chunk;
+        List<StoredEvent> events = buffers.Events;
+        try
         {
-            // A chunk is read under one lease per segment run (not one per event), and the lease is returned before
-            // anything is yielded, so an abandoned enumeration never keeps a file handle leased.
-            events.Clear();
-            using (var session = new ReadSession(_handles))
+            while (cursor.NextChunk(chunk))
             {
-                foreach ((IndexEntry entry, string entity, string scope) in chunk)
+                // A chunk is read under one lease per segment run (not one per event), and the lease is returned
+                // before anything is yielded, so an abandoned enumeration never keeps a file handle leased.
+                events.Clear();
+                using (var session = new ReadSession(_handles))
                 {
-                    if (ReadEventResilient(entry, entity, scope, session) is { } read)
+                    foreach ((IndexEntry entry, string entity, string scope) in chunk)
                     {
-                        events.Add(read);
+                        if (ReadEventResilient(entry, entity, scope, session) is { } read)
+                        {
+                            events.Add(read);
+                        }
                     }
                 }
-            }
 
-            foreach (StoredEvent read in events)
-            {
-                yield return read;
+                foreach (StoredEvent read in events)
+                {
+                    yield return read;
+                }
             }
         }
+        finally
+        {
+            chunk.Clear();
+            events.Clear(); // hold no events past the enumeration
+            t_enumerationBuffers = buffers;
+        }
+    }
+
+    [ThreadStatic]
+#pragma warning disable IDE1006 // t_ marks a [ThreadStatic] (runtime convention); .editorconfig cannot tell thread statics apart
+    private static EnumerationBuffers? t_enumerationBuffers;
+#pragma warning restore IDE1006
+
+    /// <summary>The lists one enumeration fills chunk by chunk; see <see cref="Enumerate"/>.</summary>
+    private sealed class EnumerationBuffers
+    {
+        public readonly List<(IndexEntry Entry, string Entity, string Scope)> Chunk = new(256);
+        public readonly List<StoredEvent> Events = new(256);
     }
 
     /// <summary>Keeps the lease of the segment read last, so consecutive reads of one segment share it.</summary>

@@ -24,6 +24,63 @@ public class AppendBatchTests
     }
 
     [Fact]
+    public void AppendBatch_IntoASpan_FillsTheSameReceiptsAsTheListForm_AndChainsAcrossBatches()
+    {
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
+        var receipts = new AppendReceipt[4];
+        EventData[] first = [Data(s_alice, 1), Data(s_bob, 2), Data(s_alice, 3)];
+        store.AppendBatch(first, receipts);
+        IReadOnlyList<AppendReceipt> second = store.AppendBatch([Data(s_alice, 4), Data(s_bob, 5)]);
+
+        Assert.Equal(new long[] { 0, 1, 2 }, receipts.Take(3).Select(r => r.GlobalSequence));
+        Assert.Equal(new long[] { 0, 0, 1 }, receipts.Take(3).Select(r => r.EntitySequence));
+        Assert.Equal(default, receipts[3]); // past the batch: untouched
+        Assert.Equal(new long[] { 2, 1 }, second.Select(r => r.EntitySequence));
+        Assert.Equal(receipts.Take(3).Concat(second).Select(r => r.EventId), store.ReadAll(0).Events.Select(e => e.Id));
+        Assert.Equal(receipts[2].Hash, store.Get(second[0].EventId).Header.PrevHash);
+        ChainVerification chain = store.VerifyAll();
+        Assert.True(chain.IsValid, chain.Failure);
+    }
+
+    [Fact]
+    public void AppendBatch_IntoASpanTooShort_ThrowsNamingBothSizes_AndAppendsNothing()
+    {
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
+        var error = Assert.Throws<ArgumentException>(() => store.AppendBatch([Data(s_alice, 1), Data(s_bob, 2)], new AppendReceipt[1]));
+        Assert.Equal("receipts", error.ParamName);
+        Assert.Contains("1 receipts", error.Message);
+        Assert.Contains("2 events", error.Message);
+        Assert.Equal(0, store.GetStats().EventCount);
+    }
+
+    [Fact]
+    public void AppendBatch_IntoASpan_ThroughTheInterfaceDefault_CopiesTheListReceipts()
+    {
+        IEventStore store = new InMemoryEventStore();
+        var receipts = new AppendReceipt[2];
+        store.AppendBatch([Data(s_alice, 1), Data(s_alice, 2)], receipts);
+        Assert.Equal(new long[] { 0, 1 }, receipts.Select(r => r.EntitySequence));
+        Assert.Throws<ArgumentException>(() => store.AppendBatch([Data(s_alice, 3)], Span<AppendReceipt>.Empty));
+    }
+
+    [Fact]
+    public void AppendBatch_WithACause_GetsItsDepthAndCorrelation_AndAnUnknownCauseAppendsNothing()
+    {
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
+        AppendReceipt root = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0));
+        IReadOnlyList<AppendReceipt> chain = store.AppendBatch([Data(s_bob, 1, new AppendOptions { CausationId = root.EventId })]);
+        AppendReceipt grandchild = store.AppendReaction(chain[0].EventId, s_alice, TestEvents.Updated, TestEvents.Payload(2));
+        EventHeader header = store.Get(grandchild.EventId).Header;
+        Assert.Equal(2u, header.Position.Depth);
+        Assert.Equal(root.EventId, header.CorrelationId);
+        Assert.Throws<EventNotFoundException>(() => store.AppendBatch([Data(s_bob, 3), Data(s_bob, 4, new AppendOptions { CausationId = EventId.Parse("01900000-0000-7000-8000-000000000001") })]));
+        Assert.Equal(3, store.GetStats().EventCount);
+    }
+
+    [Fact]
     public void AppendBatch_OneExpectedSequenceWrong_AppendsNothing()
     {
         using var dir = new TempDirectory();
