@@ -43,6 +43,53 @@ public class AppendBenchmarks : IDisposable
     public long Append() => _store!.Append(in _coordinate, _kind, _payload).GlobalSequence;
 }
 
+/// <summary>
+/// One atomic batch of 100 events over 100 existing entities into a reused receipts array (the W1 path), with the
+/// allocation per batch reported by <see cref="MemoryDiagnoserAttribute"/>: divide by 100 for the allocation per append.
+/// </summary>
+[MemoryDiagnoser]
+public class AppendBatchBenchmarks : IDisposable
+{
+    private const int BatchSize = 100;
+    private string _directory = "";
+    private EventStore? _store;
+    private readonly EventData[] _batch = new EventData[BatchSize];
+    private readonly AppendReceipt[] _receipts = new AppendReceipt[BatchSize];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "batpak-micro-" + Guid.NewGuid().ToString("N"));
+        _store = new EventStore(new BatpakOptions { DataDirectory = _directory, SyncEveryNEvents = 1000 });
+        byte[] payload = Dataset.Generate(1, 1, 1, 200, 42).Payloads[0];
+        EventKind kind = EventKind.Create(0x1, 0x001);
+        for (int i = 0; i < BatchSize; i++)
+        {
+            _batch[i] = new EventData(new Coordinate($"acct:{i}", $"tenant:{i % 10}"), kind, payload);
+        }
+
+        _store.AppendBatch(_batch, _receipts); // the entities exist before measuring
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _store?.Dispose();
+        _store = null;
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    [Benchmark(Description = "EventStore.AppendBatch into a span (100 x 200 B)")]
+    public long AppendBatch()
+    {
+        _store!.AppendBatch(_batch, _receipts);
+        return _receipts[BatchSize - 1].GlobalSequence;
+    }
+}
+
 /// <summary>Encoding one frame (MessagePack body + CRC-32) into a reused pooled buffer, and the SHA-256 chain link.</summary>
 [MemoryDiagnoser]
 public class FrameEncodeBenchmarks : IDisposable

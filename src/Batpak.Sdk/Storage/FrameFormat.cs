@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using MessagePack;
@@ -271,6 +272,19 @@ internal static class FrameFormat
         return length;
     }
 
+    /// <summary>The public header record of a decoded frame.</summary>
+    public static EventHeader ToHeader(in FrameFields fields) => new(
+        fields.EventId,
+        fields.CorrelationId,
+        fields.CausationId.IsEmpty ? null : fields.CausationId,
+        fields.TimestampMicroseconds,
+        new DagPosition(fields.WallMilliseconds, fields.Counter, fields.Depth, fields.EntitySequence),
+        EventKind.FromValue(fields.Kind),
+        (EventFlags)fields.Flags,
+        fields.GlobalSequence,
+        fields.PrevHash,
+        fields.Hash);
+
     /// <summary>Checks a frame's CRC. <paramref name="frame"/> is the whole frame including its 8-byte header.</summary>
     public static bool CrcMatches(ReadOnlySpan<byte> frame) =>
         Crc32.HashToUInt32(frame[FrameHeaderSize..]) == BinaryPrimitives.ReadUInt32BigEndian(frame[4..]);
@@ -313,6 +327,7 @@ internal static class FrameFormat
     /// <param name="payloadLength">The payload length.</param>
     /// <param name="coordinates">Interns the entity and scope names; null allocates them.</param>
     /// <param name="skipCoordinate">Leaves <see cref="FrameFields.Entity"/>/<see cref="FrameFields.Scope"/> empty (the caller knows them from the index).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
     public static FrameFields ReadBody(ReadOnlySpan<byte> body, out int payloadStart, out int payloadLength, StringInterner? coordinates = null, bool skipCoordinate = false)
     {
         try
@@ -486,6 +501,7 @@ internal static class FrameFormat
         private int _position;
 
         /// <summary>Decodes <paramref name="body"/>; the payload is <c>body.Slice(payloadStart, payloadLength)</c>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
         public static bool TryRead(ReadOnlySpan<byte> body, out FrameFields f, out int payloadStart, out int payloadLength, StringInterner? coordinates, bool skipCoordinate)
         {
             f = default;
@@ -575,6 +591,7 @@ internal static class FrameFormat
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         private bool TryByte(out byte value)
         {
             if (_position < _span.Length)
@@ -587,6 +604,7 @@ internal static class FrameFormat
             return false;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         private bool TryBigEndian(int size, out ulong value)
         {
             value = 0;
@@ -604,6 +622,7 @@ internal static class FrameFormat
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         public bool TryNil()
         {
             if (_position < _span.Length && _span[_position] == 0xC0)
@@ -615,6 +634,7 @@ internal static class FrameFormat
             return false;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         public bool TryArrayHeader(out int count)
         {
             count = 0;
@@ -638,6 +658,7 @@ internal static class FrameFormat
             return false;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         public bool TryInt64(out long value)
         {
             value = 0;
@@ -692,6 +713,7 @@ internal static class FrameFormat
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         public bool TryUInt32(out uint value)
         {
             value = 0;
@@ -704,6 +726,7 @@ internal static class FrameFormat
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         public bool TryUInt16(out ushort value)
         {
             value = 0;
@@ -716,6 +739,7 @@ internal static class FrameFormat
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         public bool TryBin(out int start, out int length)
         {
             start = length = 0;
@@ -743,6 +767,7 @@ internal static class FrameFormat
             return TryTake(raw, out start, out length);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         public bool TryStr(out int start, out int length)
         {
             start = length = 0;
@@ -773,6 +798,7 @@ internal static class FrameFormat
             return TryTake(raw, out start, out length);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         public bool TryOptionalString(ReadOnlySpan<byte> body, out string? value)
         {
             value = null;
@@ -790,6 +816,7 @@ internal static class FrameFormat
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         private bool TryId(out EventId id)
         {
             id = default;
@@ -802,6 +829,7 @@ internal static class FrameFormat
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         private bool TryHash(out EventHash hash)
         {
             hash = default;
@@ -814,6 +842,7 @@ internal static class FrameFormat
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // with TryRead: hot in recovery and every read
         private bool TryTake(ulong length, out int start, out int taken)
         {
             start = _position;

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Batpak.Storage;
 
@@ -59,6 +61,7 @@ internal sealed unsafe class NativeIdMap : IDisposable
     }
 
     /// <summary>Adds or replaces <paramref name="id"/>'s position.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
     public void Set(EventId id, int position)
     {
         ThrowIfFreed();
@@ -89,6 +92,18 @@ internal sealed unsafe class NativeIdMap : IDisposable
                 slot->Position = position + 1;
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Asks the CPU to start loading the slot <paramref name="id"/> hashes to, so a <see cref="Set"/> or
+    /// <see cref="TryGet"/> a few steps later does not wait for memory (recovery inserts a million random ids).
+    /// </summary>
+    public void Prefetch(EventId id)
+    {
+        if (Sse.IsSupported && _slots != null)
+        {
+            Sse.Prefetch0(_slots + SlotOf((ulong)id.Value, (ulong)(id.Value >> 64)));
         }
     }
 
@@ -169,14 +184,12 @@ internal sealed unsafe class NativeIdMap : IDisposable
         _shift = 64 - BitOperations.Log2((uint)capacity);
         _used = 0;
         _live = 0;
-        GC.AddMemoryPressure(NativeBytes);
     }
 
     private void Rehash(int capacity)
     {
         Slot* old = _slots;
         int oldCapacity = _capacity;
-        long oldBytes = NativeBytes;
         Allocate(capacity);
         for (int i = 0; i < oldCapacity; i++)
         {
@@ -188,7 +201,6 @@ internal sealed unsafe class NativeIdMap : IDisposable
         }
 
         NativeMemory.Free(old);
-        GC.RemoveMemoryPressure(oldBytes);
     }
 
     private void Insert(ulong low, ulong high, int storedPosition)
@@ -215,7 +227,6 @@ internal sealed unsafe class NativeIdMap : IDisposable
         {
             NativeMemory.Free(_slots);
             _slots = null;
-            GC.RemoveMemoryPressure((long)_capacity * sizeof(Slot));
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Batpak.Storage;
@@ -32,6 +33,7 @@ internal sealed unsafe class NativeIntList
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
     public void Add(int value)
     {
         if (Count == _capacity)
@@ -48,7 +50,6 @@ internal sealed unsafe class NativeIntList
         if (_items != null)
         {
             NativeMemory.Free(_items);
-            GC.RemoveMemoryPressure(NativeBytes);
             _items = null;
         }
 
@@ -60,7 +61,6 @@ internal sealed unsafe class NativeIntList
     {
         int capacity = _capacity == 0 ? 4 : checked(_capacity * 2);
         _items = (int*)NativeMemory.Realloc(_items, (nuint)capacity * sizeof(int));
-        GC.AddMemoryPressure((long)(capacity - _capacity) * sizeof(int));
         _capacity = capacity;
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using MessagePack;
 using Microsoft.Win32.SafeHandles;
 
@@ -28,6 +29,7 @@ internal static class SegmentScanner
     /// <param name="Header">The segment header, or null when the last segment's header itself is torn.</param>
     public readonly record struct ScanResult(long ValidEnd, long Frames, string? TruncationReason, FrameFormat.SegmentHeader? Header);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
     public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, FrameVisitor visitor, StringInterner? interner = null)
     {
         long fileLength = RandomAccess.GetLength(handle);

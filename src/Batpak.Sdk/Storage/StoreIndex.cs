@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Batpak.Storage;
@@ -57,7 +58,9 @@ internal sealed class EntityStream(string name, int index)
 /// append to an existing entity allocates nothing on the managed heap, and a store of millions of events keeps its
 /// index out of the garbage collector's way. Every access to native memory happens under <c>_lock</c> (or on the
 /// writer, the only thread that grows it), and <see cref="Dispose"/> frees it under the same lock, so no reader can
-/// touch freed memory: after disposal the look-ups throw <see cref="ObjectDisposedException"/>.</para>
+/// touch freed memory: after disposal the look-ups throw <see cref="ObjectDisposedException"/>. The finalizer is only
+/// a backstop for a store that failed to open; no memory pressure is reported to the GC (it would only trigger
+/// collections that cannot free any of it).</para>
 /// <para>Entries are append-only: a position (index into the entry chunks) never changes meaning while the index
 /// lives, so an enumeration that captured a count keeps reading a consistent prefix while appends continue.</para>
 /// <para>The writer reads <see cref="EntityStream.LastSequence"/>/<see cref="EntityStream.LastHash"/> without the
@@ -199,6 +202,12 @@ internal sealed unsafe class StoreIndex : IDisposable
         }
     }
 
+    /// <summary>Recovery: starts loading the id-map slot of an event about to be added (see <see cref="NativeIdMap.Prefetch"/>).</summary>
+    public void PrefetchLocked(EventId id) => _byId.Prefetch(id);
+
+    /// <summary>Writer-side: true when <paramref name="scope"/> is a scope the index already holds (its name was validated then).</summary>
+    public bool HasScopeForWriter(string scope) => _scopeIds.ContainsKey(scope);
+
     /// <summary>Writer-side: the entity's stream, or null. Safe without the lock only on the writer thread.</summary>
     public EntityStream? FindEntityForWriter(string entity) => _entities.GetValueOrDefault(entity);
 
@@ -206,6 +215,7 @@ internal sealed unsafe class StoreIndex : IDisposable
     public bool TryGetIdempotentForWriter(string key, out AppendReceipt receipt) => _idempotency.TryGetValue(key, out receipt);
 
     /// <summary>Adds one event. The caller holds <see cref="SyncRoot"/> (a batch takes it once).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
     public void AddLocked(ref IndexEntry entry, string entity, string scope, EventHash hash, string? idempotencyKey)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
@@ -496,7 +506,6 @@ internal sealed unsafe class StoreIndex : IDisposable
         long bytes = (long)ChunkSize * sizeof(IndexEntry);
         _chunks[_chunkCount] = (IntPtr)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         _chunkCount++;
-        GC.AddMemoryPressure(bytes);
     }
 
     private void FreeChunks()
@@ -516,12 +525,10 @@ internal sealed unsafe class StoreIndex : IDisposable
             list.Free();
         }
 
-        long bytes = (long)ChunkSize * sizeof(IndexEntry);
         for (int i = 0; i < _chunkCount; i++)
         {
             NativeMemory.AlignedFree((void*)_chunks[i]);
             _chunks[i] = IntPtr.Zero;
-            GC.RemoveMemoryPressure(bytes);
         }
 
         _chunkCount = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Batpak.Storage;
@@ -14,6 +15,7 @@ internal sealed class StringInterner
 
     public StringInterner() => _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
     public string Intern(ReadOnlySpan<byte> utf8)
     {
         int max = Encoding.UTF8.GetMaxCharCount(utf8.Length);

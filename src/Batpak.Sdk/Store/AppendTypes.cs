@@ -69,23 +69,42 @@ public readonly record struct EventData(Coordinate Coordinate, EventKind Kind, R
 public sealed record EventPage(IReadOnlyList<StoredEvent> Events, long NextGlobalSequence, bool IsEnd);
 
 /// <summary>An event as read back from the store: its coordinate, its header and its payload bytes.</summary>
+/// <remarks>
+/// A read keeps the header's fields in the event itself and builds the <see cref="Header"/> record on first access,
+/// so a reader that looks only at the payload, <see cref="Id"/> or <see cref="Kind"/> allocates two objects per
+/// event (this one and the payload), not three.
+/// </remarks>
 public sealed class StoredEvent
 {
+    private readonly Batpak.Storage.FrameFormat.FrameFields _fields; // the decoded frame's header fields, when _header is built lazily
+    private EventHeader? _header;
+
     internal StoredEvent(Coordinate coordinate, EventHeader header, ReadOnlyMemory<byte> payload, DiskPosition position, string? idempotencyKey, string? bypassReason)
     {
         BypassReason = bypassReason;
         Coordinate = coordinate;
-        Header = header;
+        _header = header;
         Payload = payload;
         Position = position;
         IdempotencyKey = idempotencyKey;
+    }
+
+    internal StoredEvent(Coordinate coordinate, in Batpak.Storage.FrameFormat.FrameFields fields, ReadOnlyMemory<byte> payload, DiskPosition position)
+    {
+        Coordinate = coordinate;
+        _fields = fields;
+        _fields.Entity = _fields.Scope = string.Empty; // the coordinate holds them
+        Payload = payload;
+        Position = position;
+        IdempotencyKey = fields.IdempotencyKey;
+        BypassReason = fields.BypassReason;
     }
 
     /// <summary>The event's entity and scope.</summary>
     public Coordinate Coordinate { get; }
 
     /// <summary>The event's header: ids, clock, kind, flags, hashes.</summary>
-    public EventHeader Header { get; }
+    public EventHeader Header => _header ?? CreateHeader();
 
     /// <summary>The payload bytes, as appended.</summary>
     public ReadOnlyMemory<byte> Payload { get; }
@@ -100,14 +119,22 @@ public sealed class StoredEvent
     public string? BypassReason { get; }
 
     /// <summary>Shorthand for <c>Header.EventId</c>.</summary>
-    public EventId Id => Header.EventId;
+    public EventId Id => _header?.EventId ?? _fields.EventId;
 
     /// <summary>Shorthand for <c>Header.Kind</c>.</summary>
-    public EventKind Kind => Header.Kind;
+    public EventKind Kind => _header?.Kind ?? EventKind.FromValue(_fields.Kind);
 
     /// <summary>Returns a one-line description.</summary>
     public override string ToString() =>
         $"#{Header.GlobalSequence} {Coordinate} seq {Header.Position.Sequence} kind {Header.Kind} id {Header.EventId} ({Payload.Length} bytes)";
+
+    private EventHeader CreateHeader()
+    {
+        // Two threads may both build it: the records are equal, and either one is kept.
+        EventHeader header = Batpak.Storage.FrameFormat.ToHeader(_fields);
+        _header = header;
+        return header;
+    }
 }
 
 /// <summary>The result of a hash-chain verification.</summary>

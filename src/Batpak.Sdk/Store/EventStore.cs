@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Batpak.Storage;
 using Batpak.Subscriptions;
@@ -658,19 +659,8 @@ public sealed class EventStore : IEventStore
     }
 
     private static StoredEvent Materialize(FrameFormat.FrameFields fields, ReadOnlyMemory<byte> payload, DiskPosition position) =>
-        new(Coordinate.FromTrusted(fields.Entity, fields.Scope), ToHeader(fields), payload.ToArray(), position, fields.IdempotencyKey, fields.BypassReason);
+        new(Coordinate.FromTrusted(fields.Entity, fields.Scope), FrameFormat.ToHeader(fields), payload.ToArray(), position, fields.IdempotencyKey, fields.BypassReason);
 
-    private static EventHeader ToHeader(in FrameFormat.FrameFields fields) => new(
-        fields.EventId,
-        fields.CorrelationId,
-        fields.CausationId.IsEmpty ? null : fields.CausationId,
-        fields.TimestampMicroseconds,
-        new DagPosition(fields.WallMilliseconds, fields.Counter, fields.Depth, fields.EntitySequence),
-        EventKind.FromValue(fields.Kind),
-        (EventFlags)fields.Flags,
-        fields.GlobalSequence,
-        fields.PrevHash,
-        fields.Hash);
 
     private List<(int Id, long Bytes)> ListSegments()
     {
@@ -1035,7 +1025,7 @@ public sealed class EventStore : IEventStore
     }
 
     private static StoredEvent NewStoredEvent(in IndexEntry entry, string entity, string scope, in FrameFormat.FrameFields fields, ReadOnlySpan<byte> payload) =>
-        new(Coordinate.FromTrusted(entity, scope), ToHeader(fields), payload.ToArray(), entry.Position, fields.IdempotencyKey, fields.BypassReason);
+        new(Coordinate.FromTrusted(entity, scope), fields, payload.ToArray(), entry.Position);
 
     /// <summary>Reads one frame into <paramref name="buffer"/> and checks it (see <see cref="CheckFrame"/>); <paramref name="payload"/> is a slice of the buffer.</summary>
     private FrameFormat.FrameFields ReadFrame(in IndexEntry entry, byte[] buffer, out ReadOnlyMemory<byte> payload)
@@ -1321,6 +1311,7 @@ public sealed class EventStore : IEventStore
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
     private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
     {
         List<int> ids = LiveSegmentIds(repair: true);
@@ -1354,8 +1345,14 @@ public sealed class EventStore : IEventStore
                             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(chunk.Error);
                         }
 
+                        const int PrefetchDistance = 8; // id-map slots are random: ask for the one 8 frames ahead
                         for (int f = 0; f < chunk.Count; f++)
                         {
+                            if (f + PrefetchDistance < chunk.Count)
+                            {
+                                _index.PrefetchLocked(chunk.Frames![f + PrefetchDistance].EventId);
+                            }
+
                             AddRecovered(ref chunk.Frames![f], chunk.Positions![f]);
                         }
 
@@ -1427,6 +1424,7 @@ public sealed class EventStore : IEventStore
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
     private void AddRecovered(ref FrameFormat.FrameFields fields, DiskPosition position)
     {
         if (fields.GlobalSequence < _index.NextGlobalSequence)
@@ -1442,7 +1440,8 @@ public sealed class EventStore : IEventStore
             throw new CorruptSegmentException(position.SegmentId, position.Offset, $"entity \"{fields.Entity}\" sequence {fields.EntitySequence} does not follow {expected}");
         }
 
-        if (Coordinate.Check(fields.Entity) is { } badEntity || Coordinate.Check(fields.Scope) is { } badScope)
+        // A name is checked the first time it is seen (an entity with a stream or a known scope passed already).
+        if ((stream is null && Coordinate.Check(fields.Entity) is not null) || (!_index.HasScopeForWriter(fields.Scope) && Coordinate.Check(fields.Scope) is not null))
         {
             throw new CorruptSegmentException(position.SegmentId, position.Offset, "the frame holds an invalid coordinate");
         }
