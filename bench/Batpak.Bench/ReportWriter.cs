@@ -265,7 +265,13 @@ internal static class ReportWriter
         AtLeast("W4 >= 1,500,000 events/s", batpak.Measurements.GetValueOrDefault(Workload.W4Streams), 1_500_000, "events/s");
         AtLeast("W6 >= 1,000,000 events/s reopened", batpak.Measurements.GetValueOrDefault(Workload.W6Reopen), 1_000_000, "events/s");
         AtMost("W8 <= 350 bytes/event", batpak.Measurements.GetValueOrDefault(Workload.W8Bytes), 350, "B/event");
-        AtMost("0 B allocated per append (W1, all threads)", batpak.AllocationPerAppend, 0, "B/append");
+        // The 0 B target is about the append path, which BenchmarkDotNet's memory diagnoser measures per call
+        // (`micro --filter *Append*`); W1's figure divides everything W1 allocated, opening the store and one index
+        // object per new entity included, by the events.
+        Measurement? alloc = batpak.AllocationPerAppend;
+        sb.AppendLine(alloc is null || double.IsNaN(alloc.Value)
+            ? "| 0 B allocated per append | W1 not measured; see the micro-benchmarks (`micro --filter *Append*`) |"
+            : string.Create(s_inv, $"| 0 B allocated per append | judged by the micro-benchmarks (`micro --filter *Append*`); W1 as a whole: {alloc.Value:N1} B/event, store opening and new entities included |"));
         return sb.ToString();
     }
 }
