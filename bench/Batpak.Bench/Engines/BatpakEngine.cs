@@ -143,7 +143,7 @@ internal sealed partial class BatpakEngine : BenchEngine
         long found = 0;
         foreach (int i in indexes)
         {
-            if (store.TryGet(ids[i], out var stored) && stored.Payload.Length == data.Payloads[i].Length)
+            if (store.TryGet(ids[i], out var stored) && stored.Payload.Length == data.PayloadLengths[i])
             {
                 found++;
             }

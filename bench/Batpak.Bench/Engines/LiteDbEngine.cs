@@ -109,7 +109,7 @@ internal sealed class LiteDbEngine : BenchEngine
         foreach (int i in indexes)
         {
             var doc = events.FindOne(Query.EQ("eid", data.PeerIds[i]));
-            if (doc is not null && doc["payload"].AsBinary.Length == data.Payloads[i].Length)
+            if (doc is not null && doc["payload"].AsBinary.Length == data.PayloadLengths[i])
             {
                 found++;
             }

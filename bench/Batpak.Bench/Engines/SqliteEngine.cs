@@ -167,7 +167,7 @@ internal sealed class SqliteEngine : BenchEngine
             if (reader.Read())
             {
                 var payload = (byte[])reader.GetValue(4);
-                if (payload.Length == data.Payloads[i].Length)
+                if (payload.Length == data.PayloadLengths[i])
                 {
                     found++;
                 }

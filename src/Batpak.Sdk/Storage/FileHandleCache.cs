@@ -5,13 +5,20 @@ using Microsoft.Win32.SafeHandles;
 namespace Batpak.Storage;
 
 /// <summary>
-/// A bounded LRU cache of read-only segment handles (the seed's FD cache). O(1) look-up, promotion and eviction:
-/// a dictionary of nodes threaded on an intrusive doubly-linked list, most recently used at the head.
+/// A bounded cache of read-only segment handles (the seed's FD cache), evicting the least recently used with a
+/// second chance: a dictionary of nodes threaded on an intrusive doubly-linked list, plus an array by segment id that
+/// lets a hit take its lease without the lock.
 /// </summary>
 /// <remarks>
-/// <para>Thread-safety: every method takes <c>_lock</c>; no I/O other than opening and closing a handle happens
-/// under it. Readers hold a <see cref="Lease"/> for the duration of one read, or for as long as they use a span
-/// over the mapping (<see cref="Lease.TryGetMapped"/>).</para>
+/// <para>Thread-safety: opening, eviction and the list take <c>_lock</c>; no I/O other than opening and closing a
+/// handle happens under it. A hit (the common case: a handful of segments, read again and again) takes its lease
+/// with one compare-and-swap on the node's lease count and marks the node referenced; eviction gives a referenced
+/// node a second chance (clears the mark and moves it to the head) before evicting the least recent unmarked one.
+/// Readers hold a <see cref="Lease"/> for the duration of one read, or for as long as they use a span over the
+/// mapping (<see cref="Lease.TryGetMapped"/>).</para>
+/// <para>A node's lease count is -1 once it is closed; a lease is taken only on a count of 0 or more, and a node is
+/// closed only by whoever moves an evicted node's count from 0 to -1 (the evictor, or its last lease's return), so
+/// a handle is closed exactly once and never while leased.</para>
 /// <para>Invariant LeasedHandleOutlivesEviction: a handle evicted (by the budget or by compaction) while leased
 /// is closed only when its last lease returns, so eviction never breaks a read in flight. The number of open
 /// handles can therefore exceed the budget by the number of evicted-but-leased handles, briefly.</para>
@@ -25,6 +32,7 @@ internal sealed class FileHandleCache : IDisposable
     private readonly int _budget;
     private Node? _head; // most recently used
     private Node? _tail; // least recently used
+    private Node?[] _bySegment = []; // the cached nodes by segment id, for lock-free hits; replaced (never shrunk in place) under _lock
     private long _opens;
     private bool _disposed;
 
@@ -51,8 +59,20 @@ internal sealed class FileHandleCache : IDisposable
     /// <summary>How many times a handle was opened (cache misses).</summary>
     public long Opens => Interlocked.Read(ref _opens);
 
-    /// <summary>Leases the read handle of <paramref name="segmentId"/>, opening it on a miss and evicting the LRU one past the budget.</summary>
+    /// <summary>Leases the read handle of <paramref name="segmentId"/>, opening it on a miss and evicting past the budget.</summary>
     public Lease Rent(int segmentId)
+    {
+        Node?[] bySegment = Volatile.Read(ref _bySegment);
+        if ((uint)segmentId < (uint)bySegment.Length && Volatile.Read(ref bySegment[segmentId]) is { } cached && cached.TryAcquire())
+        {
+            cached.Referenced = true;
+            return new Lease(cached);
+        }
+
+        return RentSlow(segmentId);
+    }
+
+    private Lease RentSlow(int segmentId)
     {
         Node? evicted = null;
         Node node;
@@ -63,31 +83,65 @@ internal sealed class FileHandleCache : IDisposable
             {
                 node = found;
                 MoveToHead(node);
+                bool acquired = node.TryAcquire(); // a cached node is not evicted, so it is not closed
+                Debug.Assert(acquired);
             }
             else
             {
                 SafeFileHandle handle = File.OpenHandle(_pathOf(segmentId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                 Interlocked.Increment(ref _opens);
-                node = new Node(segmentId, handle, _isSealed(segmentId) ? TryMap(handle) : null);
+                node = new Node(segmentId, handle, _isSealed(segmentId) ? TryMap(handle) : null) { Leases = 1 };
                 _nodes.Add(segmentId, node);
                 AddHead(node);
+                Publish(segmentId, node);
                 if (_nodes.Count > _budget)
                 {
-                    evicted = _tail;
-                    Debug.Assert(evicted is not null && evicted != node);
+                    evicted = PickVictim(node);
                     RemoveLocked(evicted);
-                    if (evicted.Leases > 0)
+                    if (!evicted.TryClose())
                     {
                         evicted = null; // closed by its last Return
                     }
                 }
             }
-
-            node.Leases++;
         }
 
         evicted?.Close();
-        return new Lease(this, node);
+        return new Lease(node);
+    }
+
+    /// <summary>The least recently used node without a second chance left (never <paramref name="added"/>).</summary>
+    private Node PickVictim(Node added)
+    {
+        Node victim = _tail!;
+        while (victim.Referenced || victim == added)
+        {
+            victim.Referenced = victim == added && victim.Referenced;
+            MoveToHead(victim);
+            victim = _tail!;
+        }
+
+        return victim;
+    }
+
+    private void Publish(int segmentId, Node? node)
+    {
+        Node?[] bySegment = _bySegment;
+        if (segmentId >= bySegment.Length)
+        {
+            if (node is null)
+            {
+                return;
+            }
+
+            Node?[] grown = new Node?[Math.Max(segmentId + 1, bySegment.Length * 2)];
+            Array.Copy(bySegment, grown, bySegment.Length);
+            grown[segmentId] = node;
+            Volatile.Write(ref _bySegment, grown);
+            return;
+        }
+
+        Volatile.Write(ref bySegment[segmentId], node);
     }
 
     /// <summary>
@@ -126,7 +180,7 @@ internal sealed class FileHandleCache : IDisposable
             if (_nodes.TryGetValue(segmentId, out Node? node))
             {
                 RemoveLocked(node);
-                if (node.Leases == 0)
+                if (node.TryClose())
                 {
                     toClose = node;
                 }
@@ -150,33 +204,28 @@ internal sealed class FileHandleCache : IDisposable
             toClose = [.. _nodes.Values];
             foreach (Node node in toClose)
             {
-                node.Evicted = true;
+                Volatile.Write(ref node.Evicted, true);
             }
 
             _nodes.Clear();
+            Volatile.Write(ref _bySegment, []);
             _head = _tail = null;
         }
 
         foreach (Node node in toClose)
         {
-            if (node.Leases == 0)
+            if (node.TryClose())
             {
                 node.Close();
             }
         }
     }
 
-    private void Return(Node node)
+    private static void Return(Node node)
     {
-        bool close;
-        lock (_lock)
-        {
-            node.Leases--;
-            Debug.Assert(node.Leases >= 0);
-            close = node.Evicted && node.Leases == 0;
-        }
-
-        if (close)
+        int left = Interlocked.Decrement(ref node.Leases);
+        Debug.Assert(left >= 0);
+        if (left == 0 && Volatile.Read(ref node.Evicted) && node.TryClose())
         {
             node.Close();
         }
@@ -186,7 +235,8 @@ internal sealed class FileHandleCache : IDisposable
     {
         _nodes.Remove(node.SegmentId);
         Unlink(node);
-        node.Evicted = true;
+        Publish(node.SegmentId, null);
+        Volatile.Write(ref node.Evicted, true); // before any attempt to close: see Return
     }
 
     private void MoveToHead(Node node)
@@ -241,10 +291,32 @@ internal sealed class FileHandleCache : IDisposable
         public readonly int SegmentId = segmentId;
         public readonly SafeFileHandle Handle = handle;
         public readonly MappedView? Map = map;
-        public int Leases;
+        public int Leases; // -1: closed
         public bool Evicted;
+        public bool Referenced; // hit since the eviction scan last passed it (its second chance)
         public Node? Prev;
         public Node? Next;
+
+        /// <summary>Takes a lease unless the node is closed.</summary>
+        public bool TryAcquire()
+        {
+            int leases = Volatile.Read(ref Leases);
+            while (leases >= 0)
+            {
+                int seen = Interlocked.CompareExchange(ref Leases, leases + 1, leases);
+                if (seen == leases)
+                {
+                    return true;
+                }
+
+                leases = seen;
+            }
+
+            return false;
+        }
+
+        /// <summary>Marks an unleased node closed; true for the one caller that must then <see cref="Close"/> it.</summary>
+        public bool TryClose() => Interlocked.CompareExchange(ref Leases, -1, 0) == 0;
 
         public void Close()
         {
@@ -316,14 +388,9 @@ internal sealed class FileHandleCache : IDisposable
     /// <summary>One reader's hold on a handle; dispose it when the read is done.</summary>
     public readonly struct Lease : IDisposable
     {
-        private readonly FileHandleCache _owner;
         private readonly Node _node;
 
-        internal Lease(FileHandleCache owner, Node node)
-        {
-            _owner = owner;
-            _node = node;
-        }
+        internal Lease(Node node) => _node = node;
 
         public SafeFileHandle Handle => _node.Handle;
 
@@ -360,6 +427,12 @@ internal sealed class FileHandleCache : IDisposable
             SegmentScanner.ReadExactly(_node.Handle, destination, offset, segmentId);
         }
 
-        public void Dispose() => _owner?.Return(_node);
+        public void Dispose()
+        {
+            if (_node is not null)
+            {
+                Return(_node);
+            }
+        }
     }
 }

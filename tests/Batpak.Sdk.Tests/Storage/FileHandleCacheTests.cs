@@ -104,4 +104,82 @@ public class FileHandleCacheTests
         lease.Dispose();
         Assert.True(lease.Handle.IsClosed);
     }
+
+    [Fact]
+    public void Rent_AHitGetsASecondChance_TheUnreferencedNodeIsEvictedInstead()
+    {
+        using var dir = new TempDirectory();
+        for (int i = 1; i <= 4; i++)
+        {
+            File.WriteAllBytes(dir.Combine($"{i}"), [(byte)i]);
+        }
+
+        using var cache = new FileHandleCache(3, id => dir.Combine($"{id}"));
+        cache.Rent(1).Dispose();
+        cache.Rent(2).Dispose();
+        cache.Rent(3).Dispose();
+        cache.Rent(1).Dispose(); // a hit: 1 is the oldest but referenced
+        cache.Rent(4).Dispose(); // evicts 2, the oldest without a second chance
+        long opens = cache.Opens;
+        cache.Rent(1).Dispose();
+        cache.Rent(3).Dispose();
+        Assert.Equal(opens, cache.Opens);
+        cache.Rent(2).Dispose();
+        Assert.Equal(opens + 1, cache.Opens);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Rent_ConcurrentReadersWithEvictionsAndCompactionEvicts_NeverUseAClosedHandle(bool mapped)
+    {
+        using var dir = new TempDirectory();
+        const int Files = 6;
+        for (int i = 1; i <= Files; i++)
+        {
+            File.WriteAllBytes(dir.Combine($"{i}"), Enumerable.Repeat((byte)i, 4096).ToArray());
+        }
+
+        var cache = new FileHandleCache(2, id => dir.Combine($"{id}"), isSealed: _ => mapped);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        long reads = 0;
+        Task[] readers = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            var random = new Random(t);
+            byte[] one = new byte[16];
+            while (!stop.IsCancellationRequested)
+            {
+                int id = 1 + random.Next(Files);
+                using FileHandleCache.Lease lease = cache.Rent(id);
+                if (mapped)
+                {
+                    Assert.True(lease.TryGetMapped(random.Next(4000), 16, out ReadOnlySpan<byte> span));
+                    Assert.Equal((byte)id, span[15]);
+                }
+                else
+                {
+                    Assert.Equal(16, RandomAccess.Read(lease.Handle, one, random.Next(4000)));
+                    Assert.Equal((byte)id, one[15]);
+                }
+
+                Interlocked.Increment(ref reads);
+            }
+        })).ToArray();
+        Task evictor = Task.Run(() =>
+        {
+            var random = new Random(99);
+            while (!stop.IsCancellationRequested)
+            {
+                cache.Evict(1 + random.Next(Files));
+                Thread.Yield();
+            }
+        });
+
+        await Task.WhenAll([.. readers, evictor]);
+        Assert.True(reads > 1000, $"only {reads} reads ran");
+        Assert.InRange(cache.Count, 0, 2);
+        cache.Dispose();
+        Assert.Equal(0, cache.Count);
+        Assert.Throws<ObjectDisposedException>(() => cache.Rent(1));
+    }
 }
