@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Batpak.Storage;
@@ -60,6 +61,7 @@ internal sealed class FileHandleCache : IDisposable
     public long Opens => Interlocked.Read(ref _opens);
 
     /// <summary>Leases the read handle of <paramref name="segmentId"/>, opening it on a miss and evicting past the budget.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     public Lease Rent(int segmentId)
     {
         Node?[] bySegment = Volatile.Read(ref _bySegment);
@@ -221,6 +223,7 @@ internal sealed class FileHandleCache : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     private static void Return(Node node)
     {
         int left = Interlocked.Decrement(ref node.Leases);
@@ -359,6 +362,7 @@ internal sealed class FileHandleCache : IDisposable
         /// A span over bytes [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) of the
         /// segment; false when the range is not wholly inside the mapping. Valid only until <see cref="Dispose"/>.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
         public bool TryGetSpan(long offset, int length, out ReadOnlySpan<byte> span)
         {
             // Overflow-safe: offset + length is never computed.

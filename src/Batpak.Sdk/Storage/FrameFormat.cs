@@ -221,6 +221,7 @@ internal static class FrameFormat
     /// <summary>
     /// Encodes a whole frame (8-byte header + body) at the end of <paramref name="writer"/>. Returns the frame length.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
     public static int WriteFrame(PooledBufferWriter writer, in FrameFields f, ReadOnlySpan<byte> payload)
     {
         int start = writer.WrittenCount;
@@ -286,6 +287,7 @@ internal static class FrameFormat
         fields.Hash);
 
     /// <summary>Checks a frame's CRC. <paramref name="frame"/> is the whole frame including its 8-byte header.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     public static bool CrcMatches(ReadOnlySpan<byte> frame) =>
         Crc32.HashToUInt32(frame[FrameHeaderSize..]) == BinaryPrimitives.ReadUInt32BigEndian(frame[4..]);
 
@@ -430,6 +432,7 @@ internal static class FrameFormat
     /// The hash-chain link: SHA-256 over the previous hash, the header fields, the coordinate and the payload, each
     /// length-prefixed or fixed-size so no two inputs share an encoding (docs/FORMAT.md, "Hash chain").
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
     public static EventHash ComputeHash(IncrementalHash sha, in FrameFields f, ReadOnlySpan<byte> payload)
     {
         const int FixedSize = 32 + 16 + 16 + 16 + 8 + 8 + 8 + 4 + 2 + 2;

@@ -108,6 +108,7 @@ internal sealed unsafe class NativeIdMap : IDisposable
     }
 
     /// <summary>The position of <paramref name="id"/>, or false.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     public bool TryGet(EventId id, out int position)
     {
         ThrowIfFreed();

@@ -285,6 +285,7 @@ internal sealed unsafe class StoreIndex : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     public bool TryGet(EventId id, out IndexEntry entry, [NotNullWhen(true)] out string? entity, [NotNullWhen(true)] out string? scope)
     {
         lock (_lock)
@@ -578,6 +579,7 @@ internal sealed unsafe class StoreIndex : IDisposable
         public long EndGlobalSequence => endGlobalSequence;
 
         /// <summary>Fills <paramref name="chunk"/> with the next matching entries; false when exhausted.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
         public bool NextChunk(List<(IndexEntry Entry, string Entity, string Scope)> chunk)
         {
             chunk.Clear();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Win32.SafeHandles;
@@ -458,6 +459,7 @@ internal sealed class StoreWriter : IDisposable
         return reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
     private void ProcessBatch()
     {
         _batchStartSegment = _segmentId;
@@ -511,8 +513,14 @@ internal sealed class StoreWriter : IDisposable
             int added = 0;
             lock (_index.SyncRoot)
             {
+                const int PrefetchDistance = 8; // id-map slots are random: ask for the one 8 events ahead
                 for (int i = 0; i < _staged.Count; i++)
                 {
+                    if (i + PrefetchDistance < _staged.Count)
+                    {
+                        _index.PrefetchLocked(_staged[i + PrefetchDistance].Entry.Id);
+                    }
+
                     Staged staged = _staged[i];
                     if (staged.DuplicateOf < 0)
                     {
@@ -637,6 +645,7 @@ internal sealed class StoreWriter : IDisposable
     /// encoded, the batch never spans two segments, and each frame records how many frames of the batch follow it,
     /// so recovery drops a batch whose tail was torn.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
     private bool StageBatch(WriteCommand command)
     {
         IReadOnlyList<EventData> events = command.Batch!;
@@ -715,6 +724,7 @@ internal sealed class StoreWriter : IDisposable
     }
 
     /// <summary>Checks CAS expectations, causes and sizes of a whole batch against the state it will be applied to.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
     private void ValidateBatch(IReadOnlyList<EventData> events)
     {
         bool plain = true;
@@ -799,10 +809,12 @@ internal sealed class StoreWriter : IDisposable
     }
 
     /// <summary>An upper bound of an event's frame size: the fixed fields take at most 200 bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
     internal static long EstimateFrameBytes(in EventData e) =>
         256L + e.Payload.Length + (3L * (e.Coordinate.Entity.Length + e.Coordinate.Scope.Length))
         + (3L * ((e.Options?.IdempotencyKey?.Length ?? 0) + (e.Options?.BypassReason?.Length ?? 0)));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
     private bool Stage(WriteCommand command, int batchIndex, in Coordinate coordinate, EventKind eventKind, ReadOnlySpan<byte> payload, AppendOptions options, uint batchRemaining)
     {
         string? key = options.IdempotencyKey;

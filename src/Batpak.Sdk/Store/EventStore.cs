@@ -284,6 +284,7 @@ public sealed class EventStore : IEventStore
         TryGet(id, out StoredEvent? found) ? found : throw new EventNotFoundException(id);
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     public bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent)
     {
         ThrowIfDisposed();
@@ -684,6 +685,7 @@ public sealed class EventStore : IEventStore
     /// Reads an event found in the index; when compaction moved it between the look-up and the read, looks it up
     /// again. Returns <see langword="null"/> only when compaction dropped it meanwhile.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     private StoredEvent? ReadEventResilient(in IndexEntry entry, string entity, string scope, ReadSession? session = null)
     {
         try
@@ -989,6 +991,7 @@ public sealed class EventStore : IEventStore
     /// of a mapped (sealed) segment is checked and decoded in place, and only its payload is copied; any other is
     /// read into a pooled buffer first.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     internal StoredEvent ReadEvent(in IndexEntry entry, string entity, string scope, ReadSession? session = null)
     {
         if (session is not null)
@@ -1001,6 +1004,7 @@ public sealed class EventStore : IEventStore
     }
 
     /// <summary>Reads one event under <paramref name="lease"/>, which the caller holds until this returns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     private static StoredEvent ReadEvent(in IndexEntry entry, string entity, string scope, FileHandleCache.Lease lease)
     {
         // The mapped span is valid only while the lease is held: the payload is copied out before returning.
@@ -1024,6 +1028,7 @@ public sealed class EventStore : IEventStore
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     private static StoredEvent NewStoredEvent(in IndexEntry entry, string entity, string scope, in FrameFormat.FrameFields fields, ReadOnlySpan<byte> payload) =>
         new(Coordinate.FromTrusted(entity, scope), fields, payload.ToArray(), entry.Position);
 
@@ -1046,6 +1051,7 @@ public sealed class EventStore : IEventStore
     /// its body decodes and that it holds the event the index expects. The payload is
     /// <c>frame.Slice(FrameHeaderSize + payloadStart, payloadLength)</c>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     private static FrameFormat.FrameFields CheckFrame(in IndexEntry entry, ReadOnlySpan<byte> frame, out int payloadStart, out int payloadLength, bool skipCoordinate)
     {
         if (BinaryPrimitives.ReadUInt32BigEndian(frame) != (uint)(entry.Length - FrameFormat.FrameHeaderSize))
