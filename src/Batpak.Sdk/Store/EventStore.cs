@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Batpak.Storage;
 using Batpak.Subscriptions;
@@ -905,18 +906,7 @@ public sealed class EventStore : IEventStore
             {
                 // A chunk is read under one lease per segment run (not one per event), and the lease is returned
                 // before anything is yielded, so an abandoned enumeration never keeps a file handle leased.
-                events.Clear();
-                using (var session = new ReadSession(_handles))
-                {
-                    foreach ((IndexEntry entry, string entity, string scope) in chunk)
-                    {
-                        if (ReadEventResilient(entry, entity, scope, session) is { } read)
-                        {
-                            events.Add(read);
-                        }
-                    }
-                }
-
+                ReadChunk(chunk, events);
                 foreach (StoredEvent read in events)
                 {
                     yield return read;
@@ -928,6 +918,21 @@ public sealed class EventStore : IEventStore
             chunk.Clear();
             events.Clear(); // hold no events past the enumeration
             t_enumerationBuffers = buffers;
+        }
+    }
+
+    /// <summary>Reads a chunk's events into <paramref name="events"/> (cleared first) under one lease per segment run.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
+    private void ReadChunk(List<(IndexEntry Entry, string Entity, string Scope)> chunk, List<StoredEvent> events)
+    {
+        events.Clear();
+        using var session = new ReadSession(_handles);
+        foreach (ref readonly (IndexEntry Entry, string Entity, string Scope) item in CollectionsMarshal.AsSpan(chunk))
+        {
+            if (ReadEventResilient(item.Entry, item.Entity, item.Scope, session) is { } read)
+            {
+                events.Add(read);
+            }
         }
     }
 
