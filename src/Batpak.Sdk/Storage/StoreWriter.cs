@@ -656,9 +656,9 @@ internal sealed class StoreWriter : IDisposable
         }
 
         long estimate = 0;
-        foreach (EventData e in events)
+        for (int i = 0; i < events.Count; i++) // indexed: foreach over IReadOnlyList<T> would allocate an enumerator per batch
         {
-            estimate += EstimateFrameBytes(e);
+            estimate += EstimateFrameBytes(events[i]);
         }
 
         if (_tail + _buffer.WrittenCount + estimate > _options.SegmentMaxBytes && _tail + _buffer.WrittenCount > _segmentHeaderLength)
