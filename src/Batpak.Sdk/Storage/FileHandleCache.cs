@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using Microsoft.Win32.SafeHandles;
 
 namespace Batpak.Storage;
@@ -358,6 +359,22 @@ internal sealed class FileHandleCache : IDisposable
             _length = length;
         }
 
+        /// <summary>Issues a prefetch for every cache line of the range (at most 512 bytes of it); out-of-range input is ignored.</summary>
+        public void Prefetch(long offset, int length)
+        {
+            if (!Sse.IsSupported || offset < 0 || length <= 0 || offset > _length || length > _length - offset)
+            {
+                return;
+            }
+
+            byte* start = _start + offset;
+            byte* end = start + Math.Min(length, 512);
+            for (byte* line = start; line < end; line += 64)
+            {
+                Sse.Prefetch0(line);
+            }
+        }
+
         /// <summary>
         /// A span over bytes [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) of the
         /// segment; false when the range is not wholly inside the mapping. Valid only until <see cref="Dispose"/>.
@@ -418,6 +435,9 @@ internal sealed class FileHandleCache : IDisposable
             frame = default;
             return false;
         }
+
+        /// <summary>Hints the CPU to load the mapped bytes [<paramref name="offset"/>, +<paramref name="length"/>) (no effect when unmapped).</summary>
+        public void Prefetch(long offset, int length) => _node.Map?.Prefetch(offset, length);
 
         /// <summary>Reads exactly <paramref name="destination"/>'s length at <paramref name="offset"/>: from the mapping of a sealed segment, else with positional reads.</summary>
         public void ReadExactly(Span<byte> destination, long offset, int segmentId)
