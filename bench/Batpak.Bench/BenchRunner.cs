@@ -130,6 +130,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         // W6 reopen in a fresh process.
         if (w1Ok)
         {
+            BenchEngine.WarmPageCache(w1Dir);
             var outcome = _reopen(engine.Key, w1Dir);
             if (outcome.Error is not null)
             {
@@ -155,6 +156,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         {
             try
             {
+                BenchEngine.WarmPageCache(w1Dir);
                 engine.OpenExisting(w1Dir);
                 Measure(engine, result, Workload.W3PointRead, config.Reads, () => engine.PointReads(data, readIndexes));
                 Measure(engine, result, Workload.W4Streams, data.Count, () => engine.ReadAllStreams(data));
