@@ -11,10 +11,8 @@ namespace Batpak.Bench.Micro;
 /// Run: <c>dotnet run -c Release --project bench/Batpak.Bench -- micro --filter *AppendBenchmarks* --job short</c>.
 /// </summary>
 [MemoryDiagnoser]
-public class AppendBenchmarks : IDisposable
+public class AppendBenchmarks : StoreBenchmark
 {
-    private string _directory = "";
-    private EventStore? _store;
     private Coordinate _coordinate;
     private readonly EventKind _kind = EventKind.Create(0x1, 0x001);
     private byte[] _payload = [];
@@ -22,25 +20,13 @@ public class AppendBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "batpak-micro-" + Guid.NewGuid().ToString("N"));
-        _store = new EventStore(new BatpakOptions { DataDirectory = _directory, SyncEveryNEvents = 1000 });
+        OpenStore();
         _coordinate = new Coordinate("acct:1", "tenant:1");
         _payload = Dataset.Generate(1, 1, 1, 200, 42).Payloads[0];
     }
 
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _store?.Dispose();
-        _store = null;
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-    }
-
     [Benchmark(Description = "EventStore.Append (200 B payload)")]
-    public long Append() => _store!.Append(in _coordinate, _kind, _payload).GlobalSequence;
+    public long Append() => Store.Append(in _coordinate, _kind, _payload).GlobalSequence;
 }
 
 /// <summary>
@@ -48,19 +34,16 @@ public class AppendBenchmarks : IDisposable
 /// allocation per batch reported by <see cref="MemoryDiagnoserAttribute"/>: divide by 100 for the allocation per append.
 /// </summary>
 [MemoryDiagnoser]
-public class AppendBatchBenchmarks : IDisposable
+public class AppendBatchBenchmarks : StoreBenchmark
 {
     private const int BatchSize = 100;
-    private string _directory = "";
-    private EventStore? _store;
     private readonly EventData[] _batch = new EventData[BatchSize];
     private readonly AppendReceipt[] _receipts = new AppendReceipt[BatchSize];
 
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "batpak-micro-" + Guid.NewGuid().ToString("N"));
-        _store = new EventStore(new BatpakOptions { DataDirectory = _directory, SyncEveryNEvents = 1000 });
+        OpenStore();
         byte[] payload = Dataset.Generate(1, 1, 1, 200, 42).Payloads[0];
         EventKind kind = EventKind.Create(0x1, 0x001);
         for (int i = 0; i < BatchSize; i++)
@@ -68,7 +51,29 @@ public class AppendBatchBenchmarks : IDisposable
             _batch[i] = new EventData(new Coordinate($"acct:{i}", $"tenant:{i % 10}"), kind, payload);
         }
 
-        _store.AppendBatch(_batch, _receipts); // the entities exist before measuring
+        Store.AppendBatch(_batch, _receipts); // the entities exist before measuring
+    }
+
+    [Benchmark(Description = "EventStore.AppendBatch into a span (100 x 200 B)")]
+    public long AppendBatch()
+    {
+        Store.AppendBatch(_batch, _receipts);
+        return _receipts[BatchSize - 1].GlobalSequence;
+    }
+}
+
+/// <summary>A store in a fresh temporary directory (SyncEveryNEvents = 1,000), deleted after the run.</summary>
+public abstract class StoreBenchmark : IDisposable
+{
+    private string _directory = "";
+    private EventStore? _store;
+
+    protected EventStore Store => _store ?? throw new InvalidOperationException("The store is not open (GlobalSetup did not run).");
+
+    protected void OpenStore()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "batpak-micro-" + Guid.NewGuid().ToString("N"));
+        _store = new EventStore(new BatpakOptions { DataDirectory = _directory, SyncEveryNEvents = 1000 });
     }
 
     [GlobalCleanup]
@@ -80,13 +85,8 @@ public class AppendBatchBenchmarks : IDisposable
         {
             Directory.Delete(_directory, recursive: true);
         }
-    }
 
-    [Benchmark(Description = "EventStore.AppendBatch into a span (100 x 200 B)")]
-    public long AppendBatch()
-    {
-        _store!.AppendBatch(_batch, _receipts);
-        return _receipts[BatchSize - 1].GlobalSequence;
+        GC.SuppressFinalize(this);
     }
 }
 

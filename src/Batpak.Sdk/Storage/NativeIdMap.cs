@@ -71,28 +71,20 @@ internal sealed unsafe class NativeIdMap : IDisposable
             Rehash((long)(_live + 1) * 2 > _capacity ? _capacity * 2 : _capacity); // mostly tombstones: same size, swept
         }
 
-        ulong low = (ulong)id.Value;
-        ulong high = (ulong)(id.Value >> 64);
-        int mask = _capacity - 1;
-        for (int i = SlotOf(low, high); ; i = (i + 1) & mask)
+        Slot* slot = Find(id);
+        if (slot->Position == 0)
         {
-            Slot* slot = _slots + i;
-            if (slot->Position == 0)
-            {
-                slot->Low = low;
-                slot->High = high;
-                slot->Position = position + 1;
-                _used++;
-                _live++;
-                return;
-            }
-
-            if (slot->Position != Removed && slot->Low == low && slot->High == high)
-            {
-                slot->Position = position + 1;
-                return;
-            }
+            slot->Low = (ulong)id.Value;
+            slot->High = (ulong)(id.Value >> 64);
+            _used++;
+            _live++;
         }
+        else if (slot->Position == Removed)
+        {
+            _live++; // the id comes back: its tombstone is reused
+        }
+
+        slot->Position = position + 1;
     }
 
     /// <summary>
@@ -112,48 +104,42 @@ internal sealed unsafe class NativeIdMap : IDisposable
     public bool TryGet(EventId id, out int position)
     {
         ThrowIfFreed();
-        ulong low = (ulong)id.Value;
-        ulong high = (ulong)(id.Value >> 64);
-        int mask = _capacity - 1;
-        for (int i = SlotOf(low, high); ; i = (i + 1) & mask)
-        {
-            Slot* slot = _slots + i;
-            int stored = slot->Position;
-            if (stored == 0)
-            {
-                position = -1;
-                return false;
-            }
-
-            if (slot->Low == low && slot->High == high)
-            {
-                // Ids are unique: a removed slot with this id means the id is gone.
-                position = stored - 1;
-                return stored != Removed;
-            }
-        }
+        int stored = Find(id)->Position;
+        position = stored - 1;
+        return stored > 0;
     }
 
     /// <summary>Removes <paramref name="id"/>; false when it was not there.</summary>
     public bool Remove(EventId id)
     {
         ThrowIfFreed();
+        Slot* slot = Find(id);
+        if (slot->Position <= 0)
+        {
+            return false;
+        }
+
+        slot->Position = Removed; // the id stays, so probes for other ids keep walking past this slot
+        _live--;
+        return true;
+    }
+
+    /// <summary>
+    /// The slot that holds <paramref name="id"/> (live or removed: an id has at most one slot), or the empty slot that
+    /// ends its probe run.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the probe loop of every Set, TryGet and Remove
+    private Slot* Find(EventId id)
+    {
         ulong low = (ulong)id.Value;
         ulong high = (ulong)(id.Value >> 64);
         int mask = _capacity - 1;
         for (int i = SlotOf(low, high); ; i = (i + 1) & mask)
         {
             Slot* slot = _slots + i;
-            if (slot->Position == 0)
+            if (slot->Position == 0 || (slot->Low == low && slot->High == high))
             {
-                return false;
-            }
-
-            if (slot->Position != Removed && slot->Low == low && slot->High == high)
-            {
-                slot->Position = Removed; // the id stays, so probes for other ids keep walking past this slot
-                _live--;
-                return true;
+                return slot;
             }
         }
     }

@@ -86,6 +86,22 @@ public class NativeIdMapTests
     }
 
     [Fact]
+    public void Set_AfterRemove_BringsTheIdBackInItsOwnSlot()
+    {
+        using var map = new NativeIdMap();
+        EventId id = Id(3, 3);
+        map.Set(id, 1);
+        Assert.True(map.Remove(id));
+        Assert.False(map.TryGet(id, out _));
+        map.Set(id, 2);
+        Assert.True(map.TryGet(id, out int position));
+        Assert.Equal(2, position);
+        Assert.Equal(1, map.Count);
+        Assert.True(map.Remove(id));
+        Assert.Equal(0, map.Count);
+    }
+
+    [Fact]
     public void Churn_OfAddAndRemove_DoesNotGrowWithoutBound()
     {
         using var map = new NativeIdMap();
