@@ -60,12 +60,12 @@ internal sealed class ChildProcess : IDisposable
                 return;
             }
 
+            // Enqueue first: a test reads Lines as soon as WaitReady returns.
+            _lines.Enqueue(e.Data);
             if (e.Data == "ready" || e.Data.StartsWith("locked", StringComparison.Ordinal))
             {
                 _ready.Set();
             }
-
-            _lines.Enqueue(e.Data);
         };
         _process.ErrorDataReceived += (_, e) =>
         {
