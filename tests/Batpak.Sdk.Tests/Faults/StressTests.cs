@@ -313,4 +313,79 @@ public sealed class StressTests(ITestOutputHelper output)
         Assert.Equal(all.Count, chain.EventsChecked);
         return all;
     }
+
+    [Fact]
+    public void Dispose_WhileReadersRun_TheyGetObjectDisposedAndNothingElse()
+    {
+        // The index and the mappings live outside the GC heap: a read racing Dispose must end with
+        // ObjectDisposedException, never with a read of freed memory or any other error.
+        for (int round = 0; round < 5; round++)
+        {
+            using var dir = new TempDirectory();
+            var store = TestEvents.Open(dir.Path, o =>
+            {
+                o.SegmentMaxBytes = 8 * 1024;
+                o.FileHandleBudget = 3;
+            });
+            var ids = new List<EventId>();
+            for (int i = 0; i < 600; i++)
+            {
+                ids.Add(store.Append(new Coordinate($"e{i % 20}", $"s{i % 3}"), TestEvents.Created, TestEvents.Payload(i)).EventId);
+            }
+
+            var unexpected = new ConcurrentQueue<Exception>();
+            long reads = 0;
+            using var started = new CountdownEvent(3);
+            // Dedicated threads: three spinning readers would starve a two-core thread pool.
+            Thread[] readers = Enumerable.Range(0, 3).Select(t => new Thread(() =>
+            {
+                var random = new Random(round * 10 + t);
+                started.Signal();
+                try
+                {
+                    while (true)
+                    {
+                        if (t == 0)
+                        {
+                            Assert.True(store.TryGet(ids[random.Next(ids.Count)], out StoredEvent? read));
+                            Assert.NotNull(read);
+                        }
+                        else if (t == 1)
+                        {
+                            Assert.Equal(30, store.Stream($"e{random.Next(20)}").Count());
+                        }
+                        else
+                        {
+                            Assert.Equal(200, store.ByScope($"s{random.Next(3)}").Count());
+                        }
+
+                        Interlocked.Increment(ref reads);
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+                catch (Exception ex)
+                {
+                    unexpected.Enqueue(ex);
+                }
+            })).ToArray();
+
+            foreach (Thread reader in readers)
+            {
+                reader.Start();
+            }
+
+            started.Wait();
+            Thread.Sleep(50 + (round * 20));
+            store.Dispose();
+            foreach (Thread reader in readers)
+            {
+                Assert.True(reader.Join(TimeSpan.FromSeconds(30)), "a reader did not stop after Dispose");
+            }
+
+            Assert.True(unexpected.IsEmpty, string.Join(Environment.NewLine, unexpected));
+            output.WriteLine($"round {round}: {Interlocked.Read(ref reads)} reads before Dispose");
+        }
+    }
 }
