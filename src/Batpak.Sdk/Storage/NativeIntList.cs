@@ -21,9 +21,6 @@ internal sealed unsafe class NativeIntList
     /// <summary>Positions in the list.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Bytes of native memory held.</summary>
-    public long NativeBytes => (long)_capacity * sizeof(int);
-
     public int this[int index]
     {
         get

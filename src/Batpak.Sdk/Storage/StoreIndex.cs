@@ -116,18 +116,6 @@ internal sealed unsafe class StoreIndex : IDisposable
         }
     }
 
-    /// <summary>Native bytes held by the entries and the id map.</summary>
-    public long NativeBytes
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _freed ? 0 : ((long)_chunkCount * ChunkSize * sizeof(IndexEntry)) + _byId.NativeBytes;
-            }
-        }
-    }
-
     /// <summary>What compaction did to one event.</summary>
     public enum CompactionOutcome
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Win32.SafeHandles;
@@ -514,14 +515,15 @@ internal sealed class StoreWriter : IDisposable
             lock (_index.SyncRoot)
             {
                 const int PrefetchDistance = 8; // id-map slots are random: ask for the one 8 events ahead
-                for (int i = 0; i < _staged.Count; i++)
+                Span<Staged> staging = CollectionsMarshal.AsSpan(_staged);
+                for (int i = 0; i < staging.Length; i++)
                 {
-                    if (i + PrefetchDistance < _staged.Count)
+                    if (i + PrefetchDistance < staging.Length)
                     {
-                        _index.PrefetchLocked(_staged[i + PrefetchDistance].Entry.Id);
+                        _index.PrefetchLocked(staging[i + PrefetchDistance].Entry.Id);
                     }
 
-                    Staged staged = _staged[i];
+                    ref Staged staged = ref staging[i];
                     if (staged.DuplicateOf < 0)
                     {
                         _index.AddLocked(ref staged.Entry, staged.Coordinate.Entity, staged.Coordinate.Scope, staged.Receipt.Hash, staged.IdempotencyKey);
@@ -649,16 +651,10 @@ internal sealed class StoreWriter : IDisposable
     private bool StageBatch(WriteCommand command)
     {
         IReadOnlyList<EventData> events = command.Batch!;
-        ValidateBatch(events);
+        long estimate = ValidateBatch(events);
         if (command.BatchReceipts is null || command.BatchReceipts.Length < events.Count)
         {
             command.BatchReceipts = new AppendReceipt[events.Count]; // else the caller's pooled array
-        }
-
-        long estimate = 0;
-        for (int i = 0; i < events.Count; i++) // indexed: foreach over IReadOnlyList<T> would allocate an enumerator per batch
-        {
-            estimate += EstimateFrameBytes(events[i]);
         }
 
         if (_tail + _buffer.WrittenCount + estimate > _options.SegmentMaxBytes && _tail + _buffer.WrittenCount > _segmentHeaderLength)
@@ -723,25 +719,31 @@ internal sealed class StoreWriter : IDisposable
         return false;
     }
 
-    /// <summary>Checks CAS expectations, causes and sizes of a whole batch against the state it will be applied to.</summary>
+    /// <summary>
+    /// Checks CAS expectations, causes and sizes of a whole batch against the state it will be applied to; returns the
+    /// batch's estimated frame bytes (see <see cref="EstimateFrameBytes"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
-    private void ValidateBatch(IReadOnlyList<EventData> events)
+    private long ValidateBatch(IReadOnlyList<EventData> events)
     {
         bool plain = true;
-        for (int i = 0; i < events.Count; i++)
+        long estimate = 0;
+        for (int i = 0; i < events.Count; i++) // indexed: foreach over IReadOnlyList<T> would allocate an enumerator per batch
         {
             EventData e = events[i];
-            if (EstimateFrameBytes(e) > _options.MaxEventBytes)
+            long frameBytes = EstimateFrameBytes(e);
+            if (frameBytes > _options.MaxEventBytes)
             {
-                throw new EventTooLargeException(EstimateFrameBytes(e), _options.MaxEventBytes);
+                throw new EventTooLargeException(frameBytes, _options.MaxEventBytes);
             }
 
+            estimate += frameBytes;
             plain &= e.Options is null || (e.Options.ExpectedSequence is null && e.Options.CausationId is null && e.Options.IdempotencyKey is null);
         }
 
         if (plain)
         {
-            return; // no expectations, causes or keys: nothing else can fail
+            return estimate; // no expectations, causes or keys: nothing else can fail
         }
 
         Dictionary<string, long> sequences = _validationSequences;
@@ -766,13 +768,15 @@ internal sealed class StoreWriter : IDisposable
                 throw new SequenceMismatchException(entity, expected, last);
             }
 
-            if (options.CausationId is EventId cause && !cause.IsEmpty && !TryFindCause(cause, out _, out _))
+            if (options.CausationId is EventId cause && !cause.IsEmpty && !_index.TryGetForWriter(cause, out _))
             {
                 throw new EventNotFoundException(cause);
             }
 
             sequences[entity] = last + 1;
         }
+
+        return estimate;
     }
 
     /// <summary>
@@ -788,24 +792,6 @@ internal sealed class StoreWriter : IDisposable
         }
 
         return _pendingEntities.TryGetValue(entity, out (long Sequence, EventHash Hash) pending) ? pending : (-1, EventHash.Zero);
-    }
-
-    /// <summary>
-    /// Finds a cause in the index. A cause is always an acknowledged event (its id is known only from its receipt, and
-    /// a receipt is handed out after the index has it), so events staged in this batch never need looking at.
-    /// </summary>
-    private bool TryFindCause(EventId cause, out uint depth, out EventId correlation)
-    {
-        if (_index.TryGetForWriter(cause, out IndexEntry entry))
-        {
-            depth = entry.Depth;
-            correlation = entry.CorrelationId;
-            return true;
-        }
-
-        depth = 0;
-        correlation = EventId.Empty;
-        return false;
     }
 
     /// <summary>An upper bound of an event's frame size: the fixed fields take at most 200 bytes.</summary>
@@ -854,13 +840,15 @@ internal sealed class StoreWriter : IDisposable
         EventId causation = options.CausationId ?? EventId.Empty;
         if (!causation.IsEmpty)
         {
-            if (!TryFindCause(causation, out uint causeDepth, out EventId causeCorrelation))
+            // A cause is always an acknowledged event (its id is known only from its receipt, handed out after the
+            // index has it), so events staged in this batch never need looking at.
+            if (!_index.TryGetForWriter(causation, out IndexEntry causeEntry))
             {
                 throw new EventNotFoundException(causation);
             }
 
-            depth = causeDepth + 1;
-            correlation ??= causeCorrelation;
+            depth = causeEntry.Depth + 1;
+            correlation ??= causeEntry.CorrelationId;
         }
 
         EventId id = _ids.Next();

@@ -663,7 +663,6 @@ public sealed class EventStore : IEventStore
     private static StoredEvent Materialize(FrameFormat.FrameFields fields, ReadOnlyMemory<byte> payload, DiskPosition position) =>
         new(Coordinate.FromTrusted(fields.Entity, fields.Scope), FrameFormat.ToHeader(fields), payload.ToArray(), position, fields.IdempotencyKey, fields.BypassReason);
 
-
     private List<(int Id, long Bytes)> ListSegments()
     {
         var segments = new List<(int Id, long Bytes)>();
