@@ -71,7 +71,7 @@ internal sealed unsafe class NativeIdMap : IDisposable
             Rehash((long)(_live + 1) * 2 > _capacity ? _capacity * 2 : _capacity); // mostly tombstones: same size, swept
         }
 
-        Slot* slot = Find(id);
+        Slot* slot = Find((ulong)id.Value, (ulong)(id.Value >> 64));
         if (slot->Position == 0)
         {
             slot->Low = (ulong)id.Value;
@@ -104,7 +104,7 @@ internal sealed unsafe class NativeIdMap : IDisposable
     public bool TryGet(EventId id, out int position)
     {
         ThrowIfFreed();
-        int stored = Find(id)->Position;
+        int stored = Find((ulong)id.Value, (ulong)(id.Value >> 64))->Position;
         position = stored - 1;
         return stored > 0;
     }
@@ -113,7 +113,7 @@ internal sealed unsafe class NativeIdMap : IDisposable
     public bool Remove(EventId id)
     {
         ThrowIfFreed();
-        Slot* slot = Find(id);
+        Slot* slot = Find((ulong)id.Value, (ulong)(id.Value >> 64));
         if (slot->Position <= 0)
         {
             return false;
@@ -125,14 +125,12 @@ internal sealed unsafe class NativeIdMap : IDisposable
     }
 
     /// <summary>
-    /// The slot that holds <paramref name="id"/> (live or removed: an id has at most one slot), or the empty slot that
-    /// ends its probe run.
+    /// The slot that holds the id with halves <paramref name="low"/> and <paramref name="high"/> (live or removed: an
+    /// id has at most one slot), or the empty slot that ends its probe run.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the probe loop of every Set, TryGet and Remove
-    private Slot* Find(EventId id)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the probe loop of every Set, TryGet, Remove and rehash
+    private Slot* Find(ulong low, ulong high)
     {
-        ulong low = (ulong)id.Value;
-        ulong high = (ulong)(id.Value >> 64);
         int mask = _capacity - 1;
         for (int i = SlotOf(low, high); ; i = (i + 1) & mask)
         {
@@ -192,16 +190,10 @@ internal sealed unsafe class NativeIdMap : IDisposable
 
     private void Insert(ulong low, ulong high, int storedPosition)
     {
-        int mask = _capacity - 1;
-        int i = SlotOf(low, high);
-        while (_slots[i].Position != 0)
-        {
-            i = (i + 1) & mask;
-        }
-
-        _slots[i].Low = low;
-        _slots[i].High = high;
-        _slots[i].Position = storedPosition;
+        Slot* slot = Find(low, high); // a fresh table holds each id once and no tombstones: this is the empty slot
+        slot->Low = low;
+        slot->High = high;
+        slot->Position = storedPosition;
         _used++;
         _live++;
     }
