@@ -119,7 +119,11 @@ internal sealed class FileHandleCache : IDisposable
         Node victim = _tail!;
         while (victim.Referenced || victim == added)
         {
-            victim.Referenced = victim == added && victim.Referenced;
+            if (victim != added)
+            {
+                victim.Referenced = false; // its second chance is used up
+            }
+
             MoveToHead(victim);
             victim = _tail!;
         }
@@ -362,7 +366,7 @@ internal sealed class FileHandleCache : IDisposable
         /// <summary>Issues a prefetch for every cache line of the range (at most 512 bytes of it); out-of-range input is ignored.</summary>
         public void Prefetch(long offset, int length)
         {
-            if (!Sse.IsSupported || offset < 0 || length <= 0 || offset > _length || length > _length - offset)
+            if (!Sse.IsSupported || length <= 0 || !Contains(offset, length))
             {
                 return;
             }
@@ -382,8 +386,7 @@ internal sealed class FileHandleCache : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
         public bool TryGetSpan(long offset, int length, out ReadOnlySpan<byte> span)
         {
-            // Overflow-safe: offset + length is never computed.
-            if (offset < 0 || length < 0 || offset > _length || length > _length - offset)
+            if (!Contains(offset, length))
             {
                 span = default;
                 return false;
@@ -392,6 +395,9 @@ internal sealed class FileHandleCache : IDisposable
             span = new ReadOnlySpan<byte>(_start + offset, length);
             return true;
         }
+
+        /// <summary>True when [<paramref name="offset"/>, +<paramref name="length"/>) lies inside the mapping; overflow-safe (offset + length is never computed).</summary>
+        private bool Contains(long offset, int length) => offset >= 0 && length >= 0 && offset <= _length && length <= _length - offset;
 
         /// <summary>Releases the pointer, then unmaps the view (the release must come first, or the view stays mapped).</summary>
         public void Dispose()
