@@ -182,12 +182,7 @@ public sealed class EventStore : IEventStore
     /// <inheritdoc />
     public void AppendBatch(IReadOnlyList<EventData> events, Span<AppendReceipt> receipts, bool durable = false)
     {
-        ArgumentNullException.ThrowIfNull(events);
-        if (receipts.Length < events.Count)
-        {
-            throw new ArgumentException($"The receipts span holds {receipts.Length} receipts; the batch has {events.Count} events.", nameof(receipts));
-        }
-
+        IEventStore.CheckReceiptSpan(events, receipts);
         AppendReceipt[] pooled = ArrayPool<AppendReceipt>.Shared.Rent(Math.Max(1, events.Count));
         try
         {

@@ -46,6 +46,16 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <exception cref="ArgumentException">The batch is empty, holds an invalid event, or does not fit in one segment.</exception>
     IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false);
 
+    /// <summary>The argument checks of the span form of <c>AppendBatch</c>, shared by its implementations.</summary>
+    internal static void CheckReceiptSpan(IReadOnlyList<EventData> events, Span<AppendReceipt> receipts)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (receipts.Length < events.Count)
+        {
+            throw new ArgumentException($"The receipts span holds {receipts.Length} receipts; the batch has {events.Count} events.", nameof(receipts));
+        }
+    }
+
     /// <summary>
     /// Appends several events atomically, like <see cref="AppendBatch(IReadOnlyList{EventData}, bool)"/>, and writes
     /// their receipts into <paramref name="receipts"/> instead of allocating a list: the allocation-free form for
@@ -57,12 +67,7 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <exception cref="ArgumentException"><paramref name="receipts"/> is shorter than the batch, or as for the other overload.</exception>
     void AppendBatch(IReadOnlyList<EventData> events, Span<AppendReceipt> receipts, bool durable = false)
     {
-        ArgumentNullException.ThrowIfNull(events);
-        if (receipts.Length < events.Count)
-        {
-            throw new ArgumentException($"The receipts span holds {receipts.Length} receipts; the batch has {events.Count} events.", nameof(receipts));
-        }
-
+        CheckReceiptSpan(events, receipts);
         IReadOnlyList<AppendReceipt> written = AppendBatch(events, durable);
         for (int i = 0; i < written.Count; i++)
         {
