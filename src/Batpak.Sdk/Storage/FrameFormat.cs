@@ -16,9 +16,9 @@ namespace Batpak.Storage;
 /// u32 BE body length + u32 BE CRC-32 (IEEE) of the body + the body, a MessagePack array of
 /// <see cref="BodyFieldCount"/> (or more, for forward compatibility) fields in the order of <see cref="BodyField"/>.
 /// </remarks>
-internal static class FrameFormat
+internal static partial class FrameFormat
 {
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
     public const int FrameHeaderSize = 8;
     public const int SegmentPreambleSize = 8; // magic + header length
     public const int MaxSegmentHeaderBytes = 4096;
@@ -64,135 +64,6 @@ internal static class FrameFormat
         }
 
         return int.TryParse(fileName.AsSpan(0, 6), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out segmentId) && segmentId > 0;
-    }
-
-    /// <summary>Segment header flag: the segment was written by compaction (its events may have gaps left by retention).</summary>
-    public const int SegmentFlagCompacted = 1;
-
-    /// <summary>Writes the segment preamble and header into <paramref name="writer"/>; returns its length.</summary>
-    public static int WriteSegmentHeader(IBufferWriter<byte> writer, int segmentId, long createdMicroseconds, int compactedFrom = 0, int flags = 0)
-    {
-        var header = new ArrayBufferWriter<byte>(64);
-        var mp = new MessagePackWriter(header);
-        mp.WriteArrayHeader(5);
-        mp.Write((ushort)FormatVersion);
-        mp.Write((ushort)flags);
-        mp.Write(createdMicroseconds);
-        mp.Write((ulong)segmentId);
-        mp.Write((ulong)(compactedFrom == 0 ? segmentId : compactedFrom)); // the lowest id this segment replaces
-        mp.Flush();
-
-        Span<byte> preamble = writer.GetSpan(SegmentPreambleSize);
-        Magic.CopyTo(preamble);
-        BinaryPrimitives.WriteUInt32BigEndian(preamble[4..], (uint)header.WrittenCount);
-        writer.Advance(SegmentPreambleSize);
-        writer.Write(header.WrittenSpan);
-        return SegmentPreambleSize + header.WrittenCount;
-    }
-
-    /// <summary>Decoded segment header.</summary>
-    /// <summary>A decoded segment header. CompactedFrom is the lowest segment id whose events the segment holds: its own id, or for a compaction output the first id it replaced.</summary>
-    public readonly record struct SegmentHeader(int Version, int Flags, long CreatedMicroseconds, int SegmentId, int Length, int CompactedFrom);
-
-    /// <summary>Reads and parses the header of the segment file at <paramref name="path"/>; null when it is unreadable or invalid.</summary>
-    public static SegmentHeader? TryReadSegmentHeader(string path)
-    {
-        try
-        {
-            using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            Span<byte> probe = stackalloc byte[SegmentPreambleSize + 256];
-            int n = RandomAccess.Read(handle, probe, 0);
-            return TryReadSegmentHeader(probe[..n], out _);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Parses a segment header; returns null with a reason when the bytes are not a valid header.</summary>
-    public static SegmentHeader? TryReadSegmentHeader(ReadOnlySpan<byte> bytes, out string? problem)
-    {
-        problem = null;
-        if (bytes.Length < SegmentPreambleSize)
-        {
-            problem = $"the file is {bytes.Length} bytes, shorter than the {SegmentPreambleSize}-byte preamble";
-            return null;
-        }
-
-        if (!bytes[..4].SequenceEqual(Magic))
-        {
-            problem = $"wrong magic 0x{Convert.ToHexString(bytes[..4])} (expected \"FBAT\")";
-            return null;
-        }
-
-        uint headerLength = BinaryPrimitives.ReadUInt32BigEndian(bytes[4..]);
-        if (headerLength is 0 or > MaxSegmentHeaderBytes)
-        {
-            problem = $"implausible header length {headerLength}";
-            return null;
-        }
-
-        if (bytes.Length < SegmentPreambleSize + headerLength)
-        {
-            problem = $"the header is torn ({bytes.Length - SegmentPreambleSize} of {headerLength} bytes present)";
-            return null;
-        }
-
-        try
-        {
-            var reader = new MessagePackReader(bytes.Slice(SegmentPreambleSize, (int)headerLength).ToArray());
-            int count = reader.ReadArrayHeader();
-            if (count < 4)
-            {
-                problem = $"the header has {count} fields, expected at least 4";
-                return null;
-            }
-
-            int version = reader.ReadUInt16();
-            int flags = reader.ReadUInt16();
-            long created = reader.ReadInt64();
-            ulong id = reader.ReadUInt64();
-            ulong compactedFrom = count > 4 ? reader.ReadUInt64() : id;
-            if (version != FormatVersion)
-            {
-                problem = $"unsupported format version {version} (this build reads version {FormatVersion})";
-                return null;
-            }
-
-            if (id is 0 or > int.MaxValue)
-            {
-                problem = $"implausible segment id {id}";
-                return null;
-            }
-
-            for (int i = 5; i < count; i++)
-            {
-                reader.Skip(); // fields of a newer minor format: ignored
-            }
-
-            // The header has no checksum: the length prefix must at least agree with the header it frames, or the
-            // first frame would be looked for in the wrong place.
-            if (reader.Consumed != headerLength)
-            {
-                problem = $"the header length says {headerLength} bytes but the header is {reader.Consumed} bytes";
-                return null;
-            }
-
-            if (compactedFrom is 0 || compactedFrom > id)
-            {
-                problem = $"implausible compacted-from id {compactedFrom} for segment {id}";
-                return null;
-            }
-
-            return new SegmentHeader(version, flags, created, (int)id, SegmentPreambleSize + (int)headerLength, (int)compactedFrom);
-        }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException)
-        {
-            // MessagePackReader reports a short or out-of-range value as EndOfStreamException / OverflowException.
-            problem = "the header is not valid MessagePack: " + ex.Message;
-            return null;
-        }
     }
 
     /// <summary>The fields of one frame, as encoded; strings and payload are references, not copies, when decoded with spans.</summary>
@@ -428,26 +299,33 @@ internal static class FrameFormat
         return f;
     }
 
+    /// <summary>The flag bits the hash covers: all but <see cref="EventFlags.Tombstone"/>, which compaction sets (a compaction record proves it).</summary>
+    public const ushort HashedFlagsMask = unchecked((ushort)~(ushort)EventFlags.Tombstone);
+
     /// <summary>
-    /// The hash-chain link: SHA-256 over the previous hash, the header fields, the coordinate and the payload, each
-    /// length-prefixed or fixed-size so no two inputs share an encoding (docs/FORMAT.md, "Hash chain").
+    /// The hash-chain link (format version 2): SHA-256, or HMAC-SHA256 when <paramref name="sha"/> is keyed, over the
+    /// previous hash, every header field a reader relies on, the coordinate, the idempotency key, the bypass reason
+    /// and the payload; each part fixed-size or length-prefixed so no two inputs share an encoding (docs/FORMAT.md,
+    /// "Hash chain"). The tombstone flag bit is left out, so a tombstone keeps the hash of the event it replaced.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
     public static EventHash ComputeHash(IncrementalHash sha, in FrameFields f, ReadOnlySpan<byte> payload)
     {
-        const int FixedSize = 32 + 16 + 16 + 16 + 8 + 8 + 8 + 4 + 2 + 2;
-        int entityMax = Encoding.UTF8.GetMaxByteCount(f.Entity.Length);
-        int scopeMax = Encoding.UTF8.GetMaxByteCount(f.Scope.Length);
-        int max = FixedSize + 4 + entityMax + 4 + scopeMax + 4 + payload.Length;
+        const int FixedSize = 32 + 16 + 16 + 16 + 8 + 8 + 8 + 4 + 2 + 2 + 8 + 4;
+        int variableMax = Encoding.UTF8.GetMaxByteCount(f.Entity.Length) + Encoding.UTF8.GetMaxByteCount(f.Scope.Length)
+            + Encoding.UTF8.GetMaxByteCount(f.IdempotencyKey?.Length ?? 0) + Encoding.UTF8.GetMaxByteCount(f.BypassReason?.Length ?? 0);
+        long max = FixedSize + (5 * 4) + (long)variableMax + payload.Length;
         Span<byte> digest = stackalloc byte[EventHash.Size];
         if (max > 4096)
         {
-            // Large payloads are hashed in place rather than copied.
+            // Large inputs are hashed in pieces rather than copied.
             Span<byte> head = stackalloc byte[FixedSize];
             WriteFixed(head, f);
             sha.AppendData(head);
             AppendString(sha, f.Entity);
             AppendString(sha, f.Scope);
+            AppendOptionalString(sha, f.IdempotencyKey);
+            AppendOptionalString(sha, f.BypassReason);
             Span<byte> length = stackalloc byte[4];
             BinaryPrimitives.WriteInt32BigEndian(length, payload.Length);
             sha.AppendData(length);
@@ -456,13 +334,15 @@ internal static class FrameFormat
             return EventHash.FromBytes(digest);
         }
 
-        // One contiguous input, hashed with one append to the caller's reusable hash: about half the cost of five
+        // One contiguous input, hashed with one append to the caller's reusable hash: about half the cost of several
         // incremental appends, and cheaper than the one-shot SHA256.HashData (which sets up a native context per call).
         Span<byte> input = stackalloc byte[4096];
         WriteFixed(input, f);
         int at = FixedSize;
         at += WriteString(input[at..], f.Entity);
         at += WriteString(input[at..], f.Scope);
+        at += WriteOptionalString(input[at..], f.IdempotencyKey);
+        at += WriteOptionalString(input[at..], f.BypassReason);
         BinaryPrimitives.WriteInt32BigEndian(input[at..], payload.Length);
         at += 4;
         payload.CopyTo(input[at..]);
@@ -482,7 +362,9 @@ internal static class FrameFormat
             BinaryPrimitives.WriteInt64BigEndian(destination[96..], f.EntitySequence);
             BinaryPrimitives.WriteUInt32BigEndian(destination[104..], f.Depth);
             BinaryPrimitives.WriteUInt16BigEndian(destination[108..], f.Kind);
-            BinaryPrimitives.WriteUInt16BigEndian(destination[110..], f.Flags);
+            BinaryPrimitives.WriteUInt16BigEndian(destination[110..], (ushort)(f.Flags & HashedFlagsMask));
+            BinaryPrimitives.WriteInt64BigEndian(destination[112..], f.WallMilliseconds);
+            BinaryPrimitives.WriteUInt32BigEndian(destination[120..], f.Counter);
         }
 
         static int WriteString(Span<byte> destination, string value)
@@ -490,6 +372,17 @@ internal static class FrameFormat
             int written = Encoding.UTF8.GetBytes(value, destination[4..]);
             BinaryPrimitives.WriteInt32BigEndian(destination, written);
             return written + 4;
+        }
+
+        static int WriteOptionalString(Span<byte> destination, string? value)
+        {
+            if (value is null)
+            {
+                BinaryPrimitives.WriteInt32BigEndian(destination, -1); // absent differs from empty
+                return 4;
+            }
+
+            return WriteString(destination, value);
         }
     }
 
@@ -885,6 +778,19 @@ internal static class FrameFormat
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
+    }
+
+    private static void AppendOptionalString(IncrementalHash sha, string? value)
+    {
+        if (value is null)
+        {
+            Span<byte> absent = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(absent, -1);
+            sha.AppendData(absent);
+            return;
+        }
+
+        AppendString(sha, value);
     }
 
     private static void WriteId(ref MessagePackWriter mp, EventId id)

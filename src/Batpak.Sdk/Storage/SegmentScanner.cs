@@ -24,13 +24,24 @@ internal static class SegmentScanner
 
     /// <summary>The outcome of a scan.</summary>
     /// <param name="ValidEnd">The offset just past the last good frame.</param>
-    /// <param name="Frames">Good frames seen.</param>
+    /// <param name="Frames">Good event frames seen.</param>
     /// <param name="TruncationReason">Why the tail past <paramref name="ValidEnd"/> is bad, or null when the file ends cleanly.</param>
     /// <param name="Header">The segment header, or null when the last segment's header itself is torn.</param>
-    public readonly record struct ScanResult(long ValidEnd, long Frames, string? TruncationReason, FrameFormat.SegmentHeader? Header);
+    /// <param name="Seal">The seal record that ends the segment, or null (only the last segment may lack one).</param>
+    /// <param name="Compaction">The compaction record that opens a compaction output, or null.</param>
+    public readonly record struct ScanResult(long ValidEnd, long Frames, string? TruncationReason, FrameFormat.SegmentHeader? Header, SegmentRecords.Seal? Seal = null, SegmentRecords.CompactionRecord? Compaction = null);
 
+    /// <summary>Scans a segment; see the class remarks.</summary>
+    /// <param name="handle">The segment file.</param>
+    /// <param name="segmentId">Its id (the file name's).</param>
+    /// <param name="isLast">True for the active segment: a torn tail is reported, not an error, and no seal is required.</param>
+    /// <param name="visitor">Gets every event frame, in file order (a batch's frames once the batch is complete).</param>
+    /// <param name="interner">Interns entity and scope names.</param>
+    /// <param name="chainKey">The store's chain key: verifies compaction-record MACs.</param>
+    /// <param name="onCompaction">Gets the segment's compaction record, before any of its event frames.</param>
+    /// <param name="sealOptional">Lets a sealed segment end without its seal (a crash while rotating, before the seal was written).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
-    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, FrameVisitor visitor, StringInterner? interner = null)
+    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, FrameVisitor visitor, StringInterner? interner = null, byte[]? chainKey = null, Action<SegmentRecords.CompactionRecord>? onCompaction = null, bool sealOptional = false)
     {
         long fileLength = RandomAccess.GetLength(handle);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
@@ -38,13 +49,13 @@ internal static class SegmentScanner
         {
             int headerProbe = (int)Math.Min(fileLength, FrameFormat.SegmentPreambleSize + FrameFormat.MaxSegmentHeaderBytes);
             ReadExactly(handle, buffer.AsSpan(0, headerProbe), 0, segmentId);
-            FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(buffer.AsSpan(0, headerProbe), out string? problem);
+            FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(buffer.AsSpan(0, headerProbe), out string? problem, out FrameFormat.HeaderProblem problemKind);
             if (header is null)
             {
                 // A last segment shorter than a whole header was torn while being created: nothing was ever acknowledged in it.
                 // A header torn by a crash is followed by nothing; when a good frame follows, the header was damaged
                 // later (its length field, say) and recreating the file would throw acknowledged events away.
-                bool tornCreation = isLast && (fileLength < FrameFormat.SegmentPreambleSize || problem!.Contains("torn", StringComparison.Ordinal))
+                bool tornCreation = isLast && problemKind == FrameFormat.HeaderProblem.Torn
                     && !LaterFrameExists(handle, FrameFormat.SegmentPreambleSize, fileLength, afterGlobal: -1);
                 if (tornCreation)
                 {
@@ -58,6 +69,13 @@ internal static class SegmentScanner
             {
                 throw new CorruptSegmentException(segmentId, 0, $"the header names segment {header.Value.SegmentId}; the file name says {segmentId}");
             }
+
+            if (header.Value.Version != FrameFormat.FormatVersion)
+            {
+                throw new CorruptSegmentException(segmentId, 0, $"the segment is format version {header.Value.Version}; only an upgrade reads it (this build writes version {FrameFormat.FormatVersion})");
+            }
+
+            var records = new SegmentRecordChecks(segmentId, header.Value.Length, chainKey, onCompaction);
 
             long offset = header.Value.Length;
             long bufferStart = 0; // file offset of buffer[0]
@@ -97,12 +115,24 @@ internal static class SegmentScanner
                         {
                             bad = "CRC-32 mismatch";
                         }
+                        else if (SegmentRecords.IsRecord(frame[FrameFormat.FrameHeaderSize..]))
+                        {
+                            if (batchStart >= 0)
+                            {
+                                throw new CorruptSegmentException(segmentId, offset, $"a record frame inside the atomic batch that starts at offset {batchStart}");
+                            }
+
+                            records.Accept(frame[FrameFormat.FrameHeaderSize..], offset, offset + frameLength == fileLength);
+                            offset += frameLength;
+                            continue;
+                        }
                         else
                         {
                             FrameFormat.FrameFields fields;
+                            ReadOnlyMemory<byte> payload;
                             try
                             {
-                                fields = FrameFormat.ReadBody(buffer.AsMemory(at + FrameFormat.FrameHeaderSize, (int)length), out _, interner);
+                                fields = FrameFormat.ReadBody(buffer.AsMemory(at + FrameFormat.FrameHeaderSize, (int)length), out payload, interner);
                             }
                             catch (Exception ex) when (ex is MessagePackSerializationException or FormatException or EndOfStreamException or OverflowException)
                             {
@@ -110,6 +140,7 @@ internal static class SegmentScanner
                             }
 
                             var position = new DiskPosition(segmentId, offset, frameLength);
+                            records.CheckEvent(ref fields, payload.Length, offset);
                             lastGlobal = fields.GlobalSequence;
                             if (batchStart >= 0 && fields.BatchRemaining != batch[^1].Fields.BatchRemaining - 1)
                             {
@@ -150,9 +181,14 @@ internal static class SegmentScanner
                     }
                 }
 
-                if (!isLast)
+                if (!isLast && !sealOptional)
                 {
                     throw new CorruptSegmentException(segmentId, offset, bad + " in a sealed segment");
+                }
+
+                if (records.Seal is not null)
+                {
+                    throw new CorruptSegmentException(segmentId, offset, bad + " after the segment's seal");
                 }
 
                 if (batchStart >= 0)
@@ -167,7 +203,7 @@ internal static class SegmentScanner
                     throw new CorruptSegmentException(segmentId, offset, bad + "; valid frames follow it, so this is damage inside acknowledged data, not a torn tail");
                 }
 
-                return new ScanResult(batchStart >= 0 ? batchStart : offset, frames, $"{bad} at offset {offset}", header);
+                return new ScanResult(batchStart >= 0 ? batchStart : offset, frames, $"{bad} at offset {offset}", header, null, records.Compaction);
             }
 
             if (batchStart >= 0)
@@ -177,14 +213,58 @@ internal static class SegmentScanner
                     throw new CorruptSegmentException(segmentId, batchStart, "an atomic batch is cut off by the end of a sealed segment");
                 }
 
-                return new ScanResult(batchStart, frames, $"incomplete atomic batch at offset {batchStart} ({batch.Count} of {batch.Count + batch[^1].Fields.BatchRemaining} frames present); the whole batch is dropped", header);
+                return new ScanResult(batchStart, frames, $"incomplete atomic batch at offset {batchStart} ({batch.Count} of {batch.Count + batch[^1].Fields.BatchRemaining} frames present); the whole batch is dropped", header, null, records.Compaction);
             }
 
-            return new ScanResult(offset, frames, null, header);
+            records.Finish(isLast || sealOptional, offset);
+            return new ScanResult(offset, frames, null, header, records.Seal, records.Compaction);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Reads the compaction record that opens a compaction output, checking its CRC (and MAC under a chain key);
+    /// null when the file has no readable record first. Nothing is trusted from it until the whole segment scans.
+    /// </summary>
+    public static SegmentRecords.CompactionRecord? TryReadCompactionRecord(SafeFileHandle handle, FrameFormat.SegmentHeader header, byte[]? chainKey)
+    {
+        long fileLength = RandomAccess.GetLength(handle);
+        Span<byte> frameHeader = stackalloc byte[FrameFormat.FrameHeaderSize];
+        if (fileLength < header.Length + FrameFormat.FrameHeaderSize || !TryReadExactly(handle, frameHeader, header.Length))
+        {
+            return null;
+        }
+
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(frameHeader);
+        if (length == 0 || length > MaxScannedFrameBytes || header.Length + FrameFormat.FrameHeaderSize + length > fileLength)
+        {
+            return null;
+        }
+
+        byte[] frame = ArrayPool<byte>.Shared.Rent((int)length + FrameFormat.FrameHeaderSize);
+        try
+        {
+            Span<byte> span = frame.AsSpan(0, (int)length + FrameFormat.FrameHeaderSize);
+            if (!TryReadExactly(handle, span, header.Length) || !FrameFormat.CrcMatches(span) || !SegmentRecords.IsRecord(span[FrameFormat.FrameHeaderSize..]))
+            {
+                return null;
+            }
+
+            try
+            {
+                return SegmentRecords.Decode(span[FrameFormat.FrameHeaderSize..], chainKey) as SegmentRecords.CompactionRecord;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
         }
     }
 

@@ -67,7 +67,7 @@ internal sealed class EntityStream(string name, int index)
 /// <para>The writer reads <see cref="EntityStream.LastSequence"/>/<see cref="EntityStream.LastHash"/> without the
 /// lock: it is their only writer.</para>
 /// </remarks>
-internal sealed unsafe class StoreIndex : IDisposable
+internal sealed unsafe partial class StoreIndex : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly NativeIdMap _byId = new();
@@ -149,15 +149,16 @@ internal sealed unsafe class StoreIndex : IDisposable
             if (outcome == CompactionOutcome.Tombstoned)
             {
                 entry.Flags |= (ushort)EventFlags.Tombstone;
+                _tombstones.Add(globalSequence);
             }
             else if (outcome == CompactionOutcome.Dropped)
             {
                 entry.Deleted = true;
                 _deleted++;
                 _byId.Remove(id);
-                if (key is not null)
+                if (key is not null && _idempotency.TryGetValue(key, out AppendReceipt original))
                 {
-                    _idempotency.Remove(key);
+                    _idempotency[key] = original with { Position = default }; // the key outlives the event (its compaction record keeps it)
                 }
             }
         }
@@ -246,6 +247,7 @@ internal sealed unsafe class StoreIndex : IDisposable
         kindList.Add(position);
         stream.LastSequence = entry.EntitySequence;
         stream.LastHash = hash;
+        _chain.Add(hash);
         if (!entry.CausationId.IsEmpty || entry.CorrelationId != entry.Id)
         {
             if (!_byCorrelation.TryGetValue(entry.CorrelationId, out List<int>? correlated))
@@ -478,6 +480,7 @@ internal sealed unsafe class StoreIndex : IDisposable
 
             _freed = true;
             _byId.Dispose();
+            _chain.Dispose();
             FreeChunks();
         }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -34,7 +35,9 @@ internal sealed class StoreWriter : IDisposable
     private readonly string _directory;
     private readonly Thread _thread;
     private readonly PooledBufferWriter _buffer = new(256 * 1024);
-    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _sha; // SHA-256, or HMAC-SHA256 under the chain key
+    private readonly ulong _keyCheck; // the chain key's check value for new segment headers (0: not keyed)
+    private long _segmentFirst; // global sequence of the active segment's first event (its seal's start)
     private readonly List<WriteCommand> _batch = new();
     private readonly List<Staged> _staged = new();
     private readonly List<WriteCommand> _controls = new();
@@ -65,13 +68,17 @@ internal sealed class StoreWriter : IDisposable
     private int _batchStartSegment;
     private long _batchStartTail;
     private int _batchStartHeaderLength;
+    private long _batchStartSegmentFirst;
     private long _restartCount;
     private long _syncCount;
     private long _batchCount;
     private long _bytesWritten;
 
-    public StoreWriter(BatpakOptions options, StoreIndex index, TimeProvider time, string directory, SafeFileHandle activeSegment, int activeSegmentId, long tail, int headerLength, Action<int>? onSealed, Action? onCommitted, StoreTelemetry? telemetry = null)
+    public StoreWriter(BatpakOptions options, StoreIndex index, TimeProvider time, string directory, SafeFileHandle activeSegment, int activeSegmentId, long tail, int headerLength, long segmentFirst, Action<int>? onSealed, Action? onCommitted, StoreTelemetry? telemetry = null)
     {
+        _sha = ChainHashing.Create(options.ChainKey);
+        _keyCheck = ChainHashing.KeyCheck(options.ChainKey);
+        _segmentFirst = segmentFirst;
         _telemetry = telemetry;
         _options = options;
         _index = index;
@@ -434,6 +441,7 @@ internal sealed class StoreWriter : IDisposable
 
         _tail = _batchStartTail;
         _segmentHeaderLength = _batchStartHeaderLength;
+        _segmentFirst = _batchStartSegmentFirst;
         _nextGlobal = _index.NextGlobalSequence;
         _lastWall = _index.LastWallMilliseconds;
         _lastCounter = _index.LastCounter;
@@ -466,6 +474,7 @@ internal sealed class StoreWriter : IDisposable
         _batchStartSegment = _segmentId;
         _batchStartTail = _tail;
         _batchStartHeaderLength = _segmentHeaderLength;
+        _batchStartSegmentFirst = _segmentFirst;
         _buffer.Reset();
         _staged.Clear();
         _pendingEntities.Clear();
@@ -967,29 +976,86 @@ internal sealed class StoreWriter : IDisposable
         _telemetry?.Synced(started, _segmentId);
     }
 
+    /// <summary>
+    /// Seals the active segment and makes the next one active. Order matters for recovery: the segment's frames are
+    /// fsynced, the next segment is created (and fsynced with its directory entry), and only then is the seal written
+    /// and fsynced. So a sealed segment that is the last file means its successor was removed, and a crash between the
+    /// steps leaves an unsealed segment before an empty one, which open seals.
+    /// </summary>
     private void Rotate()
     {
         FaultInjector?.Invoke("rotate");
         SyncSegment(); // a sealed segment is always on stable storage
         int sealedId = _segmentId;
-        SafeFileHandle next = CreateSegment(_directory, sealedId + 1, _time, out int headerLength);
+        SafeFileHandle next = CreateSegment(_directory, sealedId + 1, _time, _keyCheck, out int headerLength);
+        try
+        {
+            WriteSeal(sealedId);
+        }
+        catch
+        {
+            next.Dispose();
+            File.Delete(Path.Combine(_directory, FrameFormat.SegmentFileName(sealedId + 1)));
+            throw;
+        }
+
         _segment.Dispose();
         _segment = next;
         _tail = headerLength;
         _segmentHeaderLength = headerLength;
+        _segmentFirst = _nextGlobal;
         Volatile.Write(ref _segmentId, sealedId + 1);
         _onSealed?.Invoke(sealedId);
     }
 
+    /// <summary>
+    /// Appends the seal to the active segment and fsyncs it: the segment's global range and the global chain's head at
+    /// its end, which takes in the frames of the batch in progress that went into this segment (staged, not yet
+    /// published to the index).
+    /// </summary>
+    private void WriteSeal(int segmentId)
+    {
+        EventHash[] pending = ArrayPool<EventHash>.Shared.Rent(Math.Max(1, _staged.Count));
+        try
+        {
+            int count = 0;
+            foreach (Staged staged in _staged)
+            {
+                if (staged.DuplicateOf < 0)
+                {
+                    pending[count++] = staged.Receipt.Hash;
+                }
+            }
+
+            EventHash head;
+            lock (_index.SyncRoot)
+            {
+                Debug.Assert(_index.ChainLocked.Next + count == _nextGlobal);
+                head = _index.ChainLocked.HeadWith(pending.AsSpan(0, count));
+            }
+
+            using var seal = new PooledBufferWriter(256);
+            SegmentRecords.WriteSeal(seal, new SegmentRecords.Seal(segmentId, _segmentFirst, _nextGlobal, head));
+            FaultInjector?.Invoke("write");
+            RandomAccess.Write(_segment, seal.WrittenSpan, _tail);
+            _tail += seal.WrittenCount;
+            NativeFile.Sync(_segment, SyncMode.All);
+        }
+        finally
+        {
+            ArrayPool<EventHash>.Shared.Return(pending);
+        }
+    }
+
     /// <summary>Creates a new segment file with its header, fsyncs it and its directory entry.</summary>
-    internal static SafeFileHandle CreateSegment(string directory, int segmentId, TimeProvider time, out int headerLength)
+    internal static SafeFileHandle CreateSegment(string directory, int segmentId, TimeProvider time, ulong keyCheck, out int headerLength)
     {
         string path = Path.Combine(directory, FrameFormat.SegmentFileName(segmentId));
         SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
         try
         {
             using var header = new PooledBufferWriter(256);
-            headerLength = FrameFormat.WriteSegmentHeader(header, segmentId, (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10);
+            headerLength = FrameFormat.WriteSegmentHeader(header, segmentId, (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10, keyCheck: keyCheck);
             RandomAccess.Write(handle, header.WrittenSpan, 0);
             NativeFile.Sync(handle, SyncMode.All);
             NativeFile.SyncDirectory(directory);

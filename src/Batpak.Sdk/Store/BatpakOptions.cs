@@ -77,6 +77,16 @@ public sealed class BatpakOptions
     /// <summary>An fsync of the active segment that takes longer than this is logged as a warning (event <c>SlowFsync</c>). Default 200 ms.</summary>
     public TimeSpan SlowSyncThreshold { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// The secret key of a keyed hash chain, or <see langword="null"/> (the default) for plain SHA-256 chains. With a
+    /// key, every event hash, every global-chain digest and every compaction record is an HMAC-SHA256 under it, so
+    /// someone who can write the store's files but does not have the key cannot alter, remove or add an event
+    /// without <c>Verify</c>/<c>VerifyAll</c> (and, for records, open) noticing (docs/SECURITY.md). At least 16
+    /// bytes; keep it outside the data directory. A store is keyed or not from its first segment on: opening it
+    /// with a missing or different key throws <see cref="ChainKeyMismatchException"/>. The store keeps its own copy.
+    /// </summary>
+    public byte[]? ChainKey { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     internal void Validate()
     {
@@ -97,6 +107,10 @@ public sealed class BatpakOptions
         Check(SlowSyncThreshold >= TimeSpan.Zero, nameof(SlowSyncThreshold), SlowSyncThreshold, "not negative");
         Check(Enum.IsDefined(SyncMode), nameof(SyncMode), SyncMode, "Data or All");
         Coordinate.Validate(DefaultScope, nameof(DefaultScope));
+        if (ChainKey is { Length: < Storage.ChainHashing.MinKeyBytes })
+        {
+            throw new ArgumentOutOfRangeException(nameof(ChainKey), ChainKey.Length, $"BatpakOptions.ChainKey must be at least {Storage.ChainHashing.MinKeyBytes} bytes; got {ChainKey.Length} bytes.");
+        }
     }
 
     private static void Check(bool ok, string name, object value, string rule)
@@ -107,5 +121,10 @@ public sealed class BatpakOptions
         }
     }
 
-    internal BatpakOptions Clone() => (BatpakOptions)MemberwiseClone();
+    internal BatpakOptions Clone()
+    {
+        var copy = (BatpakOptions)MemberwiseClone();
+        copy.ChainKey = (byte[]?)ChainKey?.Clone(); // a caller who changes or clears its array later changes nothing here
+        return copy;
+    }
 }

@@ -24,12 +24,12 @@ namespace Batpak;
 /// <para>Thread-safety: every member may be called from any thread. Dispose drains queued appends (up to
 /// <see cref="BatpakOptions.ShutdownDrainTimeout"/>), fsyncs and releases the lock.</para>
 /// </remarks>
-public sealed class EventStore : IEventStore
+public sealed partial class EventStore : IEventStore
 {
     private readonly BatpakOptions _options;
     private readonly string _directory;
     private readonly DirectoryLock? _lock; // null when read-only
-    private readonly StoreIndex _index = new();
+    private readonly StoreIndex _index;
     private readonly FileHandleCache _handles;
     private readonly StoreWriter? _writer; // null when read-only
     private readonly RecoveryReport _recovery;
@@ -39,7 +39,6 @@ public sealed class EventStore : IEventStore
     private readonly StoreTelemetry? _telemetry; // null when read-only
     private long _dropsOfClosedSubscriptions;
     private volatile bool _compacting;
-    private bool _compactedEver; // some segment was written by compaction: retention gaps in a chain are expected
     private readonly Lock _subscriptionLock = new();
     private Subscription[] _subscriptions = [];
     private Task? _dispatcher;
@@ -79,6 +78,7 @@ public sealed class EventStore : IEventStore
         _options.Validate();
         TimeProvider time = timeProvider ?? TimeProvider.System;
         _time = time;
+        _index = new StoreIndex(_options.ChainKey);
         _directory = Path.GetFullPath(_options.DataDirectory);
         if (readOnly)
         {
@@ -108,9 +108,9 @@ public sealed class EventStore : IEventStore
         _telemetry = new StoreTelemetry(_directory, _options.SlowSyncThreshold, loggerFactory, meterFactory);
         try
         {
-            (SafeFileHandle active, int activeId, long tail, int headerLength, _recovery) = Recover(time);
+            (SafeFileHandle active, int activeId, long tail, int headerLength, long segmentFirst, _recovery) = Recover(time);
             _telemetry.Recovered(_recovery);
-            _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, onSealed: _handles.Evict, onCommitted: _notifier.Signal, _telemetry);
+            _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, segmentFirst, onSealed: _handles.Evict, onCommitted: _notifier.Signal, telemetry: _telemetry);
             _telemetry.Observe(() => _writer.QueueDepth, SubscriptionDrops);
         }
         catch
@@ -139,7 +139,20 @@ public sealed class EventStore : IEventStore
         return new EventStore(new BatpakOptions { DataDirectory = dataDirectory, FileHandleBudget = fileHandleBudget }, timeProvider: null, readOnly: true, loggerFactory: null, meterFactory: null);
     }
 
-    /// <summary><see langword="true"/> for a store opened with <see cref="OpenReadOnly"/>.</summary>
+    /// <summary>
+    /// Opens the store in <paramref name="options"/>' data directory for reading only (see
+    /// <see cref="OpenReadOnly(string, int)"/>); the form for a keyed store (<see cref="BatpakOptions.ChainKey"/>) and
+    /// for other read settings. Write settings are ignored.
+    /// </summary>
+    /// <exception cref="ChainKeyMismatchException">The store's chain key is not <see cref="BatpakOptions.ChainKey"/>.</exception>
+    public static EventStore OpenReadOnly(BatpakOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.DataDirectory, nameof(options));
+        return new EventStore(options, timeProvider: null, readOnly: true, loggerFactory: null, meterFactory: null);
+    }
+
+    /// <summary><see langword="true"/> for a store opened with <see cref="OpenReadOnly(string, int)"/>.</summary>
     public bool IsReadOnly => _writer is null;
 
     /// <summary>Opens (or creates) a store in <paramref name="dataDirectory"/> with default settings.</summary>
@@ -374,35 +387,6 @@ public sealed class EventStore : IEventStore
     }
 
     /// <inheritdoc />
-    public ChainVerification Verify(string entity)
-    {
-        Coordinate.Validate(entity, nameof(entity));
-        ThrowIfDisposed();
-        using IncrementalHash sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long checkedCount = 0;
-        string? failure = VerifyStream(entity, sha, ref checkedCount);
-        return new ChainVerification(failure is null, checkedCount, failure);
-    }
-
-    /// <inheritdoc />
-    public ChainVerification VerifyAll()
-    {
-        ThrowIfDisposed();
-        using IncrementalHash sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long checkedCount = 0;
-        foreach (string entity in _index.EntityNames())
-        {
-            string? failure = VerifyStream(entity, sha, ref checkedCount);
-            if (failure is not null)
-            {
-                return new ChainVerification(false, checkedCount, failure);
-            }
-        }
-
-        return new ChainVerification(true, checkedCount, null);
-    }
-
-    /// <inheritdoc />
     public Subscription Subscribe(Region region, int capacity = 1024)
     {
         ArgumentNullException.ThrowIfNull(region);
@@ -492,7 +476,7 @@ public sealed class EventStore : IEventStore
                 }
 
                 (string temporary, SegmentCompactor.GroupResult result) = SegmentCompactor.WriteGroup(
-                    _directory, group, options, _time, (fields, payload, position) => Materialize(fields, payload, position));
+                    _directory, group, options, _time, _options.ChainKey, (fields, payload, position) => Materialize(fields, payload, position));
                 Writer.RunExclusive(() => SwapIn(group, temporary, result));
                 before += group.Count;
                 after++;
@@ -640,6 +624,7 @@ public sealed class EventStore : IEventStore
             lock (_index.SyncRoot)
             {
                 _index.ApplyCompactionLocked(result.Moves);
+                _index.RecordDroppedLocked(result.NewlyDropped);
             }
 
             for (int i = 0; i < group.Count - 1; i++)
@@ -674,7 +659,17 @@ public sealed class EventStore : IEventStore
     }
 
     /// <summary>True when segment <paramref name="next"/> directly follows <paramref name="previous"/> (adjacent ids, or a compaction output that replaced the ids between).</summary>
-    private bool IsNextSegment(int previous, int next) => next == previous + 1 || FrameFormat.TryReadSegmentHeader(SegmentPath(next))?.CompactedFrom == previous + 1;
+    private bool IsNextSegment(int previous, int next)
+    {
+        if (next == previous + 1)
+        {
+            return true;
+        }
+
+        using SafeFileHandle handle = File.OpenHandle(SegmentPath(next), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return FrameFormat.TryReadSegmentHeader(SegmentPath(next)) is { } header
+            && SegmentScanner.TryReadCompactionRecord(handle, header, _options.ChainKey)?.ReplacesFrom == previous + 1;
+    }
 
     /// <summary>
     /// Reads an event found in the index; when compaction moved it between the look-up and the read, looks it up
@@ -1101,393 +1096,5 @@ public sealed class EventStore : IEventStore
         return fields;
     }
 
-    private string? VerifyStream(string entity, IncrementalHash sha, ref long checkedCount)
-    {
-        EventHash previous = EventHash.Zero;
-        long expectedSequence = -1;
-        StoreIndex.RegionCursor cursor = _index.OpenCursor(Region.ForEntity(entity));
-        var chunk = new List<(IndexEntry Entry, string Entity, string Scope)>();
-        while (cursor.NextChunk(chunk))
-        {
-            foreach ((IndexEntry entry, _, _) in chunk)
-            {
-                byte[] buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
-                try
-                {
-                    FrameFormat.FrameFields fields;
-                    ReadOnlyMemory<byte> payload;
-                    try
-                    {
-                        fields = ReadFrame(entry, buffer, out payload);
-                    }
-                    catch (CorruptSegmentException ex)
-                    {
-                        return $"entity \"{entity}\" sequence {entry.EntitySequence}: {ex.Message}";
-                    }
-
-                    bool first = expectedSequence < 0;
-                    if (!first && fields.EntitySequence < expectedSequence)
-                    {
-                        return $"entity \"{entity}\": sequence {fields.EntitySequence} follows {expectedSequence - 1} (a reordering or a duplicate)";
-                    }
-
-                    // A chain starts at sequence 0 with a zero previous hash. After retention compaction dropped
-                    // events, the first event after the gap re-anchors the chain on its own previous hash.
-                    bool gap = first ? fields.EntitySequence != 0 : fields.EntitySequence != expectedSequence;
-                    if (gap && _index.Generation == 0 && !_compactedEver)
-                    {
-                        return $"entity \"{entity}\": sequence {fields.EntitySequence} follows {expectedSequence - 1} (a gap, and no compaction ever dropped events here)";
-                    }
-
-                    if ((first && fields.EntitySequence == 0 && !fields.PrevHash.IsZero) || (!gap && !first && fields.PrevHash != previous))
-                    {
-                        return $"entity \"{entity}\" sequence {fields.EntitySequence}: its previous-hash link does not match the preceding event's hash";
-                    }
-
-                    // A tombstone keeps its original hash but not its payload: the link is checked, the content cannot be.
-                    bool tombstone = (fields.Flags & (ushort)EventFlags.Tombstone) != 0;
-                    EventHash computed = tombstone ? fields.Hash : FrameFormat.ComputeHash(sha, fields, payload.Span);
-                    if (computed != fields.Hash)
-                    {
-                        return $"entity \"{entity}\" sequence {fields.EntitySequence} (segment {entry.SegmentId:D6}, offset {entry.Offset}): the stored hash {fields.Hash} does not match the recomputed {computed}; the event was altered";
-                    }
-
-                    previous = fields.Hash;
-                    expectedSequence = fields.EntitySequence + 1;
-                    checkedCount++;
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            }
-        }
-
-        return null;
-    }
-
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-
-    /// <summary>
-    /// The ids of the segments that hold the store's events, ascending. Leftovers of a compaction that crashed (its
-    /// temporary output; the segments its renamed output replaced) are deleted when <paramref name="repair"/> is set
-    /// and skipped otherwise. A missing segment is a <see cref="CorruptSegmentException"/>.
-    /// </summary>
-    private List<int> LiveSegmentIds(bool repair)
-    {
-        if (repair)
-        {
-            foreach (string leftover in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension + SegmentCompactor.TemporaryExtension))
-            {
-                File.Delete(leftover);
-            }
-        }
-
-        List<int> ids = ListSegments().Select(s => s.Id).ToList();
-        var compactedFrom = new Dictionary<int, int>();
-        var replaced = new HashSet<int>();
-        foreach (int id in ids)
-        {
-            FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(SegmentPath(id));
-            _compactedEver |= header is { } h && (h.Flags & FrameFormat.SegmentFlagCompacted) != 0;
-            if (header is not null && header.Value.CompactedFrom < id)
-            {
-                compactedFrom[id] = header.Value.CompactedFrom;
-                for (int old = header.Value.CompactedFrom; old < id; old++)
-                {
-                    replaced.Add(old);
-                    if (repair)
-                    {
-                        File.Delete(SegmentPath(old));
-                    }
-                }
-            }
-        }
-
-        ids.RemoveAll(replaced.Contains);
-        for (int i = 1; i < ids.Count; i++)
-        {
-            bool follows = ids[i] == ids[i - 1] + 1 || (compactedFrom.TryGetValue(ids[i], out int from) && from == ids[i - 1] + 1);
-            if (!follows)
-            {
-                throw new CorruptSegmentException(ids[i - 1] + 1, 0, $"the segment file is missing: the directory has {FrameFormat.SegmentFileName(ids[i - 1])} and {FrameFormat.SegmentFileName(ids[i])} but nothing between them");
-            }
-        }
-
-        return ids;
-    }
-
-    /// <summary>Indexes every segment without changing any file: a torn tail or header of the last segment is ignored and reported.</summary>
-    private RecoveryReport ScanReadOnly()
-    {
-        List<int> ids = LiveSegmentIds(repair: false);
-        var interner = new StringInterner();
-        long ignoredBytes = 0;
-        long ignoredAt = -1;
-        string? reason = null;
-        lock (_index.SyncRoot)
-        {
-            for (int i = 0; i < ids.Count; i++)
-            {
-                using SafeFileHandle handle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                SegmentScanner.ScanResult result = SegmentScanner.Scan(handle, ids[i], isLast: i == ids.Count - 1, AddRecovered, interner);
-                if (result.TruncationReason is not null)
-                {
-                    ignoredAt = result.Header is null ? 0 : result.ValidEnd;
-                    ignoredBytes = RandomAccess.GetLength(handle) - ignoredAt;
-                    reason = result.TruncationReason + " (read-only: ignored, the file is left as it is)";
-                }
-            }
-        }
-
-        return new RecoveryReport(ids.Count, ignoredBytes, ignoredAt, reason);
-    }
-
-    /// <summary>
-    /// Pre-sizes the index for a store with more than one segment: the first segment's bytes per event, applied to
-    /// the total size, estimates the event count (so a large recovery does not rehash the id map again and again).
-    /// </summary>
-    private void ReserveIndex(List<int> ids, long firstSegmentBytes, long firstSegmentEvents)
-    {
-        if (ids.Count < 2 || firstSegmentEvents == 0)
-        {
-            return;
-        }
-
-        long total = 0;
-        foreach (int id in ids)
-        {
-            total += new FileInfo(SegmentPath(id)).Length;
-        }
-
-        long estimate = total / Math.Max(1, firstSegmentBytes / firstSegmentEvents);
-        _index.Reserve((int)Math.Min(estimate, 1 << 28));
-    }
-
-    /// <summary>Up to <see cref="Size"/> decoded frames of a sealed segment, in pooled arrays; or the end of a segment; or an error.</summary>
-    private sealed class SealedChunk
-    {
-        public const int Size = 2048;
-        public FrameFormat.FrameFields[]? Frames = System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Rent(Size);
-        public DiskPosition[]? Positions = System.Buffers.ArrayPool<DiskPosition>.Shared.Rent(Size);
-        public int Count;
-        public SegmentScanner.ScanResult? SegmentDone;
-        public Exception? Error;
-
-        public void Return()
-        {
-            if (Frames is not null)
-            {
-                System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Return(Frames, clearArray: true);
-                System.Buffers.ArrayPool<DiskPosition>.Shared.Return(Positions!);
-                Frames = null;
-                Positions = null;
-            }
-        }
-    }
-
-    /// <summary>The recovery worker: decodes every sealed segment in order into chunks (stops at the first error, which it passes on).</summary>
-    private void DecodeSealed(List<int> ids, System.Collections.Concurrent.BlockingCollection<SealedChunk> output)
-    {
-        try
-        {
-            var interner = new StringInterner(); // owned by this worker
-            for (int i = 0; i < ids.Count - 1; i++)
-            {
-                var chunk = new SealedChunk();
-                using SafeFileHandle handle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                SegmentScanner.ScanResult result = SegmentScanner.Scan(
-                    handle,
-                    ids[i],
-                    isLast: false,
-                    (ref FrameFormat.FrameFields fields, DiskPosition position) =>
-                    {
-                        chunk.Frames![chunk.Count] = fields;
-                        chunk.Positions![chunk.Count] = position;
-                        if (++chunk.Count == SealedChunk.Size)
-                        {
-                            output.Add(chunk);
-                            chunk = new SealedChunk();
-                        }
-                    },
-                    interner);
-                chunk.SegmentDone = result;
-                output.Add(chunk);
-            }
-        }
-        catch (InvalidOperationException) when (output.IsAddingCompleted)
-        {
-            // The consumer stopped (it failed first): nothing more to hand over.
-        }
-        catch (Exception ex)
-        {
-            try
-            {
-                output.Add(new SealedChunk { Error = ex });
-            }
-            catch (InvalidOperationException)
-            {
-                // The consumer stopped meanwhile.
-            }
-        }
-        finally
-        {
-            output.CompleteAdding();
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
-    private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, RecoveryReport Report) Recover(TimeProvider time)
-    {
-        List<int> ids = LiveSegmentIds(repair: true);
-        if (ids.Count == 0)
-        {
-            SafeFileHandle created = StoreWriter.CreateSegment(_directory, 1, time, out int createdHeader);
-            return (created, 1, createdHeader, createdHeader, RecoveryReport.Clean);
-        }
-
-        int scanned = 0;
-        long truncatedBytes = 0;
-        long truncatedAt = -1;
-        string? reason = null;
-        SegmentScanner.FrameVisitor visitor = AddRecovered;
-        var interner = new StringInterner(); // one string per entity and scope name, not one per frame
-        lock (_index.SyncRoot)
-        {
-            // Sealed segments are decoded on a worker (checksums, MessagePack, names) that hands this thread fixed-size
-            // chunks of frames through a small bounded queue; this thread builds the index strictly in segment order.
-            // A damaged segment is reported when its turn comes.
-            if (ids.Count > 1)
-            {
-                using var decoded = new System.Collections.Concurrent.BlockingCollection<SealedChunk>(boundedCapacity: 4);
-                Task producer = Task.Run(() => DecodeSealed(ids, decoded));
-                try
-                {
-                    foreach (SealedChunk chunk in decoded.GetConsumingEnumerable())
-                    {
-                        if (chunk.Error is not null)
-                        {
-                            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(chunk.Error);
-                        }
-
-                        const int PrefetchDistance = 8; // id-map slots are random: ask for the one 8 frames ahead
-                        for (int f = 0; f < chunk.Count; f++)
-                        {
-                            if (f + PrefetchDistance < chunk.Count)
-                            {
-                                _index.PrefetchLocked(chunk.Frames![f + PrefetchDistance].EventId);
-                            }
-
-                            AddRecovered(ref chunk.Frames![f], chunk.Positions![f]);
-                        }
-
-                        chunk.Return();
-                        if (chunk.SegmentDone is { } done)
-                        {
-                            if (scanned == 0)
-                            {
-                                ReserveIndex(ids, done.ValidEnd, done.Frames);
-                            }
-
-                            scanned++;
-                        }
-                    }
-                }
-                finally
-                {
-                    decoded.CompleteAdding();
-                    while (decoded.TryTake(out SealedChunk? rest))
-                    {
-                        rest.Return(); // unblocks a producer still adding after a failure here
-                    }
-
-                    producer.Wait();
-                }
-            }
-
-            int lastId = ids[^1];
-            SafeFileHandle last = File.OpenHandle(SegmentPath(lastId), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-            try
-            {
-                SegmentScanner.ScanResult result = SegmentScanner.Scan(last, lastId, isLast: true, visitor, interner);
-                scanned++;
-                long length = RandomAccess.GetLength(last);
-                int headerLength;
-                long tail;
-                if (result.Header is null)
-                {
-                    // Torn while being created: rewrite the header (no frame was ever acknowledged in it).
-                    last.Dispose();
-                    File.Delete(SegmentPath(lastId));
-                    last = StoreWriter.CreateSegment(_directory, lastId, time, out headerLength);
-                    tail = headerLength;
-                    truncatedBytes = length;
-                    truncatedAt = 0;
-                    reason = result.TruncationReason;
-                }
-                else
-                {
-                    headerLength = result.Header.Value.Length;
-                    tail = result.ValidEnd;
-                    if (result.TruncationReason is not null)
-                    {
-                        RandomAccess.SetLength(last, result.ValidEnd);
-                        NativeFile.Sync(last, SyncMode.All);
-                        truncatedBytes = length - result.ValidEnd;
-                        truncatedAt = result.ValidEnd;
-                        reason = result.TruncationReason;
-                    }
-                }
-
-                return (last, lastId, tail, headerLength, new RecoveryReport(scanned, truncatedBytes, truncatedAt, reason));
-            }
-            catch
-            {
-                last.Dispose();
-                throw;
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
-    private void AddRecovered(ref FrameFormat.FrameFields fields, DiskPosition position)
-    {
-        if (fields.GlobalSequence < _index.NextGlobalSequence)
-        {
-            throw new CorruptSegmentException(position.SegmentId, position.Offset, $"global sequence {fields.GlobalSequence} does not follow {_index.NextGlobalSequence - 1} (frames out of order or duplicated)");
-        }
-
-        EntityStream? stream = _index.FindEntityForWriter(fields.Entity);
-        long expected = stream is null ? -1 : stream.LastSequence;
-        bool retentionGap = _compactedEver && fields.EntitySequence > expected + 1;
-        if (stream is not null && fields.EntitySequence != expected + 1 && !retentionGap)
-        {
-            throw new CorruptSegmentException(position.SegmentId, position.Offset, $"entity \"{fields.Entity}\" sequence {fields.EntitySequence} does not follow {expected}");
-        }
-
-        // A name is checked the first time it is seen (an entity with a stream or a known scope passed already).
-        if ((stream is null && Coordinate.Check(fields.Entity) is not null) || (!_index.HasScopeForWriter(fields.Scope) && Coordinate.Check(fields.Scope) is not null))
-        {
-            throw new CorruptSegmentException(position.SegmentId, position.Offset, "the frame holds an invalid coordinate");
-        }
-
-        var entry = new IndexEntry
-        {
-            Id = fields.EventId,
-            CorrelationId = fields.CorrelationId,
-            CausationId = fields.CausationId,
-            GlobalSequence = fields.GlobalSequence,
-            EntitySequence = fields.EntitySequence,
-            TimestampMicroseconds = fields.TimestampMicroseconds,
-            WallMilliseconds = fields.WallMilliseconds,
-            Offset = position.Offset,
-            SegmentId = position.SegmentId,
-            Length = position.Length,
-            Counter = fields.Counter,
-            Depth = fields.Depth,
-            Kind = fields.Kind,
-            Flags = fields.Flags,
-        };
-        _index.AddLocked(ref entry, fields.Entity, fields.Scope, fields.Hash, fields.IdempotencyKey);
-    }
 }

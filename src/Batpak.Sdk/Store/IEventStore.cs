@@ -114,8 +114,25 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <summary>Re-reads an entity's events and recomputes its hash chain.</summary>
     ChainVerification Verify(string entity);
 
-    /// <summary>Re-reads every event and recomputes every entity's hash chain.</summary>
+    /// <summary>
+    /// Re-reads every event in global order and recomputes every entity's hash chain and the global chain: any event
+    /// altered, removed, reordered or repeated (outside what a verified compaction record says it removed) fails it.
+    /// </summary>
     ChainVerification VerifyAll();
+
+    /// <summary>
+    /// <see cref="VerifyAll()"/>, and also proves that the store still holds every event <paramref name="anchor"/>
+    /// covers, unchanged: the global chain recomputed over the first <see cref="StoreHead.NextGlobalSequence"/> events
+    /// must give the anchor's digest. This detects what no check inside the files can: the tail of the log cut off.
+    /// </summary>
+    /// <param name="anchor">A head taken earlier with <see cref="GetHead"/> and kept outside the store.</param>
+    ChainVerification VerifyAll(StoreHead anchor);
+
+    /// <summary>
+    /// The store's head now: the next global sequence and the global chain's digest over every event before it. Keep
+    /// it outside the store as an anchor for <see cref="VerifyAll(StoreHead)"/>.
+    /// </summary>
+    StoreHead GetHead();
 
     /// <summary>
     /// Subscribes to events appended from now on inside <paramref name="region"/>: push, bounded by

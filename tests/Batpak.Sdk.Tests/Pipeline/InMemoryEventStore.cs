@@ -164,6 +164,10 @@ internal sealed class InMemoryEventStore : IEventStore
 
     public ChainVerification VerifyAll() => new(true, Count, null);
 
+    public ChainVerification VerifyAll(StoreHead anchor) => throw new NotSupportedException("The in-memory test double keeps no hash chains.");
+
+    public StoreHead GetHead() => throw new NotSupportedException("The in-memory test double keeps no hash chains.");
+
     public void Sync()
     {
     }

@@ -1,0 +1,460 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Batpak.Storage;
+using Microsoft.Win32.SafeHandles;
+
+namespace Batpak;
+
+/// <summary>
+/// Opening a store (docs/FORMAT.md, "Reading and recovery"): which segment files are live (a compaction's leftovers
+/// are deleted only on the word of its verified record), then every segment scanned in order into the index through
+/// the <see cref="RecoveryLedger"/>, which proves the global sequence gap-free and every seal right; a torn tail of
+/// the active segment is cut, and a rotation a crash interrupted is completed. Called by the constructor only.
+/// </summary>
+public sealed partial class EventStore
+{
+    private RecoveryLedger? _ledger; // during open only
+
+    /// <summary>
+    /// The ids of the segments that hold the store's events, ascending. Checks every header's key check value, and
+    /// removes the files a compaction output replaced (deleting them when <paramref name="repair"/> is set) once the
+    /// output's compaction record and seal verify and every replaced file lies inside the output's range. A missing
+    /// segment, first one included, is a <see cref="CorruptSegmentException"/>.
+    /// </summary>
+    private List<int> LiveSegmentIds(bool repair)
+    {
+        if (repair)
+        {
+            foreach (string leftover in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension + SegmentCompactor.TemporaryExtension))
+            {
+                File.Delete(leftover); // a compaction output never renamed into place: the files it was made from are all there
+            }
+        }
+
+        List<int> ids = ListSegments().Select(s => s.Id).ToList();
+        ulong keyCheck = ChainHashing.KeyCheck(_options.ChainKey);
+        var records = new Dictionary<int, SegmentRecords.CompactionRecord>();
+        Span<byte> probe = stackalloc byte[FrameFormat.SegmentPreambleSize + 256];
+        foreach (int id in ids)
+        {
+            using SafeFileHandle handle = File.OpenHandle(SegmentPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(probe[..RandomAccess.Read(handle, probe, 0)], out _);
+            if (header is not { } h || h.Version != FrameFormat.FormatVersion)
+            {
+                continue; // the scan reports it
+            }
+
+            if (h.KeyCheck != keyCheck)
+            {
+                throw new ChainKeyMismatchException(_directory, id, h.IsKeyed, _options.ChainKey is not null);
+            }
+
+            if ((h.Flags & FrameFormat.SegmentFlagCompacted) != 0 && SegmentScanner.TryReadCompactionRecord(handle, h, _options.ChainKey) is { } record)
+            {
+                records[id] = record;
+            }
+        }
+
+        var replaced = new HashSet<int>();
+        foreach ((int output, SegmentRecords.CompactionRecord record) in records)
+        {
+            List<int> leftovers = ids.Where(id => id >= record.ReplacesFrom && id < output).ToList();
+            if (leftovers.Count > 0)
+            {
+                CheckLeftovers(output, record, leftovers);
+                replaced.UnionWith(leftovers);
+                if (repair)
+                {
+                    foreach (int id in leftovers)
+                    {
+                        File.Delete(SegmentPath(id));
+                    }
+
+                    NativeFile.SyncDirectory(_directory);
+                }
+            }
+        }
+
+        ids.RemoveAll(replaced.Contains);
+        for (int i = 0; i < ids.Count; i++)
+        {
+            int previous = i == 0 ? 0 : ids[i - 1];
+            bool follows = ids[i] == previous + 1 || (records.TryGetValue(ids[i], out SegmentRecords.CompactionRecord? r) && r.ReplacesFrom == previous + 1);
+            if (!follows)
+            {
+                throw new CorruptSegmentException(previous + 1, 0, i == 0
+                    ? $"the segment file is missing: the store's first segment is {FrameFormat.SegmentFileName(ids[0])}, and nothing says the segments before it were compacted into it"
+                    : $"the segment file is missing: the directory has {FrameFormat.SegmentFileName(previous)} and {FrameFormat.SegmentFileName(ids[i])} but nothing between them");
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>
+    /// Before open drops files a compaction replaced: the output must scan whole with its seal, and every leftover must
+    /// be a sealed segment whose range lies inside the output's. Otherwise nothing is deleted and open fails.
+    /// </summary>
+    private void CheckLeftovers(int output, SegmentRecords.CompactionRecord record, List<int> leftovers)
+    {
+        ScanSealed(output);
+        foreach (int id in leftovers)
+        {
+            SegmentRecords.Seal seal = ScanSealed(id);
+            if (seal.FirstGlobal < record.FirstGlobal || seal.NextGlobal > record.NextGlobal)
+            {
+                throw new CorruptSegmentException(id, 0, $"segment {FrameFormat.SegmentFileName(output)} says it replaces this segment, but this segment's events ({seal.FirstGlobal}..{seal.NextGlobal - 1}) lie outside its range ({record.FirstGlobal}..{record.NextGlobal - 1}); nothing was deleted");
+            }
+        }
+
+        SegmentRecords.Seal ScanSealed(int id)
+        {
+            using SafeFileHandle handle = File.OpenHandle(SegmentPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            SegmentScanner.ScanResult result = SegmentScanner.Scan(handle, id, isLast: false, static (ref FrameFormat.FrameFields _, DiskPosition _) => { }, chainKey: _options.ChainKey);
+            return result.Seal!.Value;
+        }
+    }
+
+    /// <summary>True when the segment holds no frame: its file ends at (or inside) its header.</summary>
+    private bool HoldsNoFrames(int id)
+    {
+        string path = SegmentPath(id);
+        FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(path);
+        long length = new FileInfo(path).Length;
+        return header is null ? length <= FrameFormat.SegmentPreambleSize + FrameFormat.MaxSegmentHeaderBytes + FrameFormat.SegmentHeaderCrcSize : length <= header.Value.Length;
+    }
+
+    /// <summary>Indexes every segment without changing any file: a torn tail or header of the last segment is ignored and reported.</summary>
+    private RecoveryReport ScanReadOnly()
+    {
+        List<int> ids = LiveSegmentIds(repair: false);
+        var interner = new StringInterner();
+        long ignoredBytes = 0;
+        long ignoredAt = -1;
+        string? reason = null;
+        bool lastEmpty = ids.Count > 1 && HoldsNoFrames(ids[^1]);
+        lock (_index.SyncRoot)
+        {
+            _ledger = new RecoveryLedger(_index);
+            for (int i = 0; i < ids.Count; i++)
+            {
+                bool isLast = i == ids.Count - 1;
+                using SafeFileHandle handle = File.OpenHandle(SegmentPath(ids[i]), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                int id = ids[i];
+                SegmentScanner.ScanResult result = SegmentScanner.Scan(handle, id, isLast, AddRecovered, interner, _options.ChainKey, record => _ledger.BeginCompacted(record, id), sealOptional: lastEmpty && i == ids.Count - 2);
+                _ledger.EndSegment(id, result.Seal);
+                if (result.TruncationReason is not null)
+                {
+                    ignoredAt = result.Header is null ? 0 : result.ValidEnd;
+                    ignoredBytes = RandomAccess.GetLength(handle) - ignoredAt;
+                    reason = result.TruncationReason + " (read-only: ignored, the file is left as it is)";
+                }
+            }
+
+            _ledger = null;
+        }
+
+        return new RecoveryReport(ids.Count, ignoredBytes, ignoredAt, reason);
+    }
+
+    /// <summary>
+    /// Pre-sizes the index for a store with more than one segment: the first segment's bytes per event, applied to
+    /// the total size, estimates the event count (so a large recovery does not rehash the id map again and again).
+    /// </summary>
+    private void ReserveIndex(List<int> ids, long firstSegmentBytes, long firstSegmentEvents)
+    {
+        if (ids.Count < 2 || firstSegmentEvents == 0)
+        {
+            return;
+        }
+
+        long total = 0;
+        foreach (int id in ids)
+        {
+            total += new FileInfo(SegmentPath(id)).Length;
+        }
+
+        long estimate = total / Math.Max(1, firstSegmentBytes / firstSegmentEvents);
+        _index.Reserve((int)Math.Min(estimate, 1 << 28));
+    }
+
+    /// <summary>Up to <see cref="Size"/> decoded frames of a sealed segment, in pooled arrays; or a segment's compaction record; or the end of a segment; or an error.</summary>
+    private sealed class SealedChunk
+    {
+        public const int Size = 2048;
+        public FrameFormat.FrameFields[]? Frames = System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Rent(Size);
+        public DiskPosition[]? Positions = System.Buffers.ArrayPool<DiskPosition>.Shared.Rent(Size);
+        public int Count;
+        public int SegmentId;
+        public SegmentRecords.CompactionRecord? Compaction;
+        public SegmentScanner.ScanResult? SegmentDone;
+        public Exception? Error;
+
+        public void Return()
+        {
+            if (Frames is not null)
+            {
+                System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Return(Frames, clearArray: true);
+                System.Buffers.ArrayPool<DiskPosition>.Shared.Return(Positions!);
+                Frames = null;
+                Positions = null;
+            }
+        }
+    }
+
+    /// <summary>The recovery worker: decodes every sealed segment in order into chunks (stops at the first error, which it passes on).</summary>
+    private void DecodeSealed(List<int> ids, bool penultimateMayBeUnsealed, BlockingCollection<SealedChunk> output)
+    {
+        try
+        {
+            var interner = new StringInterner(); // owned by this worker
+            for (int i = 0; i < ids.Count - 1; i++)
+            {
+                int id = ids[i];
+                var chunk = new SealedChunk { SegmentId = id };
+                using SafeFileHandle handle = File.OpenHandle(SegmentPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                SegmentScanner.ScanResult result = SegmentScanner.Scan(
+                    handle,
+                    id,
+                    isLast: false,
+                    (ref FrameFormat.FrameFields fields, DiskPosition position) =>
+                    {
+                        chunk.Frames![chunk.Count] = fields;
+                        chunk.Positions![chunk.Count] = position;
+                        if (++chunk.Count == SealedChunk.Size)
+                        {
+                            output.Add(chunk);
+                            chunk = new SealedChunk { SegmentId = id };
+                        }
+                    },
+                    interner,
+                    _options.ChainKey,
+                    record =>
+                    {
+                        var marker = new SealedChunk { SegmentId = id, Compaction = record }; // before any of the segment's frames
+                        marker.Return();
+                        output.Add(marker);
+                    },
+                    sealOptional: penultimateMayBeUnsealed && i == ids.Count - 2);
+                chunk.SegmentDone = result;
+                output.Add(chunk);
+            }
+        }
+        catch (InvalidOperationException) when (output.IsAddingCompleted)
+        {
+            // The consumer stopped (it failed first): nothing more to hand over.
+        }
+        catch (Exception ex)
+        {
+            try
+            {
+                output.Add(new SealedChunk { Error = ex });
+            }
+            catch (InvalidOperationException)
+            {
+                // The consumer stopped meanwhile.
+            }
+        }
+        finally
+        {
+            output.CompleteAdding();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
+    private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, long SegmentFirst, RecoveryReport Report) Recover(TimeProvider time)
+    {
+        List<int> ids = LiveSegmentIds(repair: true);
+        ulong keyCheck = ChainHashing.KeyCheck(_options.ChainKey);
+        if (ids.Count == 0)
+        {
+            SafeFileHandle created = StoreWriter.CreateSegment(_directory, 1, time, keyCheck, out int createdHeader);
+            return (created, 1, createdHeader, createdHeader, 0, RecoveryReport.Clean);
+        }
+
+        int scanned = 0;
+        long truncatedBytes = 0;
+        long truncatedAt = -1;
+        string? reason = null;
+        var interner = new StringInterner(); // one string per entity and scope name, not one per frame
+        bool lastEmpty = ids.Count > 1 && HoldsNoFrames(ids[^1]);
+        lock (_index.SyncRoot)
+        {
+            RecoveryLedger ledger = _ledger = new RecoveryLedger(_index);
+            try
+            {
+                // Sealed segments are decoded on a worker (checksums, MessagePack, names) that hands this thread fixed-size
+                // chunks of frames through a small bounded queue; this thread builds the index strictly in segment order.
+                // A damaged segment is reported when its turn comes.
+                if (ids.Count > 1)
+                {
+                    using var decoded = new BlockingCollection<SealedChunk>(boundedCapacity: 4);
+                    Task producer = Task.Run(() => DecodeSealed(ids, lastEmpty, decoded));
+                    try
+                    {
+                        foreach (SealedChunk chunk in decoded.GetConsumingEnumerable())
+                        {
+                            if (chunk.Error is not null)
+                            {
+                                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(chunk.Error);
+                            }
+
+                            if (chunk.Compaction is { } record)
+                            {
+                                ledger.BeginCompacted(record, chunk.SegmentId);
+                                continue;
+                            }
+
+                            const int PrefetchDistance = 8; // id-map slots are random: ask for the one 8 frames ahead
+                            for (int f = 0; f < chunk.Count; f++)
+                            {
+                                if (f + PrefetchDistance < chunk.Count)
+                                {
+                                    _index.PrefetchLocked(chunk.Frames![f + PrefetchDistance].EventId);
+                                }
+
+                                AddRecovered(ref chunk.Frames![f], chunk.Positions![f]);
+                            }
+
+                            chunk.Return();
+                            if (chunk.SegmentDone is { } done)
+                            {
+                                if (scanned == 0)
+                                {
+                                    ReserveIndex(ids, done.ValidEnd, done.Frames);
+                                }
+
+                                scanned++;
+                                if (done.Seal is null)
+                                {
+                                    // Only the segment before an empty last one may lack its seal: a crash between creating
+                                    // the next segment and sealing this one. Complete the rotation.
+                                    CompleteRotation(chunk.SegmentId, done, ledger.SegmentFirst >= 0 ? ledger.SegmentFirst : ledger.Next, ledger.Next, _index.ChainLocked.Head());
+                                    reason ??= $"a rotation interrupted by a crash was completed: segment {FrameFormat.SegmentFileName(chunk.SegmentId)} was sealed";
+                                }
+
+                                ledger.EndSegment(chunk.SegmentId, done.Seal);
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        decoded.CompleteAdding();
+                        while (decoded.TryTake(out SealedChunk? rest))
+                        {
+                            rest.Return(); // unblocks a producer still adding after a failure here
+                        }
+
+                        producer.Wait();
+                    }
+                }
+
+                int lastId = ids[^1];
+                SafeFileHandle last = File.OpenHandle(SegmentPath(lastId), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+                try
+                {
+                    SegmentScanner.ScanResult result = SegmentScanner.Scan(last, lastId, isLast: true, AddRecovered, interner, _options.ChainKey, record => ledger.BeginCompacted(record, lastId));
+                    scanned++;
+                    if (result.Seal is not null)
+                    {
+                        throw new CorruptSegmentException(lastId + 1, 0, $"the segment file is missing: {FrameFormat.SegmentFileName(lastId)} is sealed, and the writer always creates the next segment before it seals one");
+                    }
+
+                    long segmentFirst = ledger.SegmentFirst >= 0 ? ledger.SegmentFirst : ledger.Next;
+                    ledger.EndSegment(lastId, null);
+                    long length = RandomAccess.GetLength(last);
+                    int headerLength;
+                    long tail;
+                    if (result.Header is null)
+                    {
+                        // Torn while being created: rewrite the header (no frame was ever acknowledged in it).
+                        last.Dispose();
+                        File.Delete(SegmentPath(lastId));
+                        last = StoreWriter.CreateSegment(_directory, lastId, time, keyCheck, out headerLength);
+                        tail = headerLength;
+                        truncatedBytes = length;
+                        truncatedAt = 0;
+                        reason = result.TruncationReason;
+                    }
+                    else
+                    {
+                        headerLength = result.Header.Value.Length;
+                        tail = result.ValidEnd;
+                        if (result.TruncationReason is not null)
+                        {
+                            RandomAccess.SetLength(last, result.ValidEnd);
+                            NativeFile.Sync(last, SyncMode.All);
+                            truncatedBytes = length - result.ValidEnd;
+                            truncatedAt = result.ValidEnd;
+                            reason = result.TruncationReason;
+                        }
+                    }
+
+                    return (last, lastId, tail, headerLength, segmentFirst, new RecoveryReport(scanned, truncatedBytes, truncatedAt, reason));
+                }
+                catch
+                {
+                    last.Dispose();
+                    throw;
+                }
+            }
+            finally
+            {
+                _ledger = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Seals a segment whose seal a crash kept from being written (its successor exists and is empty). Its frames
+    /// were fsynced before the successor was created, so at most a torn seal can follow them; anything longer is
+    /// damage, and open fails instead.
+    /// </summary>
+    private void CompleteRotation(int segmentId, SegmentScanner.ScanResult scanned, long first, long next, EventHash head)
+    {
+        const int LongestSeal = 128;
+        using SafeFileHandle handle = File.OpenHandle(SegmentPath(segmentId), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        long length = RandomAccess.GetLength(handle);
+        if (length - scanned.ValidEnd > LongestSeal)
+        {
+            throw new CorruptSegmentException(segmentId, scanned.ValidEnd, $"{scanned.TruncationReason} in a sealed segment ({length - scanned.ValidEnd} bytes, longer than a torn seal)");
+        }
+
+        using var seal = new PooledBufferWriter(256);
+        SegmentRecords.WriteSeal(seal, new SegmentRecords.Seal(segmentId, first, next, head));
+        RandomAccess.SetLength(handle, scanned.ValidEnd);
+        RandomAccess.Write(handle, seal.WrittenSpan, scanned.ValidEnd);
+        NativeFile.Sync(handle, SyncMode.All);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
+    private void AddRecovered(ref FrameFormat.FrameFields fields, DiskPosition position)
+    {
+        EntityStream? stream = _ledger!.BeforeEvent(ref fields, position);
+
+        // A name is checked the first time it is seen (an entity with a stream or a known scope passed already).
+        if ((stream is null && Coordinate.Check(fields.Entity) is not null) || (!_index.HasScopeForWriter(fields.Scope) && Coordinate.Check(fields.Scope) is not null))
+        {
+            throw new CorruptSegmentException(position.SegmentId, position.Offset, "the frame holds an invalid coordinate");
+        }
+
+        var entry = new IndexEntry
+        {
+            Id = fields.EventId,
+            CorrelationId = fields.CorrelationId,
+            CausationId = fields.CausationId,
+            GlobalSequence = fields.GlobalSequence,
+            EntitySequence = fields.EntitySequence,
+            TimestampMicroseconds = fields.TimestampMicroseconds,
+            WallMilliseconds = fields.WallMilliseconds,
+            Offset = position.Offset,
+            SegmentId = position.SegmentId,
+            Length = position.Length,
+            Counter = fields.Counter,
+            Depth = fields.Depth,
+            Kind = fields.Kind,
+            Flags = fields.Flags,
+        };
+        _index.AddLocked(ref entry, fields.Entity, fields.Scope, fields.Hash, fields.IdempotencyKey);
+    }
+}
