@@ -503,6 +503,13 @@ internal sealed class StoreWriter : IDisposable
             {
                 command.Fail(ex);
             }
+            catch
+            {
+                // An I/O failure while staging it (a rotation before its frames): it has no staged entry, so the
+                // guard must find it among the unstaged commands and fail it with the batch.
+                _cursor--;
+                throw;
+            }
         }
 
         if (_buffer.WrittenCount > 0)

@@ -115,13 +115,14 @@ public sealed partial class EventStore
         }
     }
 
-    /// <summary>True when the segment holds no frame: its file ends at (or inside) its header.</summary>
+    /// <summary>True when the segment holds no frame: its file ends at its header, or inside a header torn while it was created.</summary>
     private bool HoldsNoFrames(int id)
     {
-        string path = SegmentPath(id);
-        FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(path);
-        long length = new FileInfo(path).Length;
-        return header is null ? length <= FrameFormat.SegmentPreambleSize + FrameFormat.MaxSegmentHeaderBytes + FrameFormat.SegmentHeaderCrcSize : length <= header.Value.Length;
+        using SafeFileHandle handle = File.OpenHandle(SegmentPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        Span<byte> probe = stackalloc byte[FrameFormat.SegmentPreambleSize + 256];
+        int read = RandomAccess.Read(handle, probe, 0);
+        FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(probe[..read], out _, out FrameFormat.HeaderProblem problem);
+        return header is null ? problem == FrameFormat.HeaderProblem.Torn : RandomAccess.GetLength(handle) <= header.Value.Length;
     }
 
     /// <summary>Indexes every segment without changing any file: a torn tail or header of the last segment is ignored and reported.</summary>

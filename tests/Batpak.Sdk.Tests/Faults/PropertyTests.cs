@@ -189,7 +189,7 @@ public sealed class PropertyTests(ITestOutputHelper output)
         }
 
         byte[] bytes = File.ReadAllBytes(Path.Combine(path, "000001.fbat"));
-        return (bytes, 8 + (int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(4)));
+        return (bytes, 8 + (int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(4)) + FrameFormat.SegmentHeaderCrcSize);
     }
 
     private static void RunBounded(Action action, string what)

@@ -4,7 +4,7 @@ using Batpak.Storage;
 namespace Batpak.Tests.Golden;
 
 /// <summary>
-/// Pins the on-disk format version 1 (docs/FORMAT.md) byte for byte. A change that alters these bytes breaks every
+/// Pins the on-disk format version 2 (docs/FORMAT.md) byte for byte. A change that alters these bytes breaks every
 /// existing store: bump the format version instead. Rewrite the baselines only on purpose, with
 /// <c>BATPAK_UPDATE_GOLDEN=1 dotnet test</c>.
 /// </summary>
@@ -13,20 +13,64 @@ public class GoldenFormatTests
     private static readonly string s_goldenDirectory = Path.Combine(AppContext.BaseDirectory, "Golden");
 
     [Fact]
-    public void SegmentHeader_Version1_MatchesBaseline()
+    public void SegmentHeader_Version2_MatchesBaseline()
     {
         using var writer = new PooledBufferWriter(64);
         int length = FrameFormat.WriteSegmentHeader(writer, segmentId: 7, createdMicroseconds: 1767225600000000);
         Assert.Equal(writer.WrittenCount, length);
-        AssertMatchesBaseline("segment-header-v1.hex", writer.WrittenSpan);
+        AssertMatchesBaseline("segment-header-v2.hex", writer.WrittenSpan);
 
         FrameFormat.SegmentHeader? parsed = FrameFormat.TryReadSegmentHeader(writer.WrittenSpan, out string? problem);
         Assert.Null(problem);
-        Assert.Equal(new FrameFormat.SegmentHeader(1, 0, 1767225600000000, 7, length, 7), parsed);
+        Assert.Equal(new FrameFormat.SegmentHeader(2, 0, 1767225600000000, 7, length, 7), parsed);
     }
 
     [Fact]
-    public void Frame_Version1_MatchesBaseline_AndDecodesToTheSameFields()
+    public void SegmentHeader_Version2Keyed_MatchesBaseline_AndCarriesTheKeyCheck()
+    {
+        byte[] key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+        using var writer = new PooledBufferWriter(64);
+        int length = FrameFormat.WriteSegmentHeader(writer, segmentId: 7, createdMicroseconds: 1767225600000000, FrameFormat.SegmentFlagCompacted, ChainHashing.KeyCheck(key));
+        AssertMatchesBaseline("segment-header-v2-keyed.hex", writer.WrittenSpan);
+        FrameFormat.SegmentHeader? parsed = FrameFormat.TryReadSegmentHeader(writer.WrittenSpan, out string? problem);
+        Assert.Null(problem);
+        Assert.Equal(new FrameFormat.SegmentHeader(2, FrameFormat.SegmentFlagCompacted | FrameFormat.SegmentFlagKeyed, 1767225600000000, 7, length, 7, ChainHashing.KeyCheck(key)), parsed);
+    }
+
+    [Fact]
+    public void SegmentHeader_Version1_StillParses()
+    {
+        byte[] v1 = Convert.FromHexString(File.ReadAllText(Path.Combine(s_goldenDirectory, "segment-header-v1.hex")).Trim());
+        FrameFormat.SegmentHeader? parsed = FrameFormat.TryReadSegmentHeader(v1, out string? problem);
+        Assert.Null(problem);
+        Assert.Equal(new FrameFormat.SegmentHeader(1, 0, 1767225600000000, 7, v1.Length, 7), parsed);
+    }
+
+    [Fact]
+    public void Records_MatchBaseline_AndDecode()
+    {
+        using var writer = new PooledBufferWriter(256);
+        var seal = new SegmentRecords.Seal(7, 100, 164, EventHash.FromBytes(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray()));
+        SegmentRecords.WriteSeal(writer, seal);
+        AssertMatchesBaseline("seal-v2.hex", writer.WrittenSpan);
+        Assert.True(FrameFormat.CrcMatches(writer.WrittenSpan));
+        Assert.Equal(seal, SegmentRecords.Decode(writer.WrittenSpan[FrameFormat.FrameHeaderSize..], key: null));
+
+        writer.Reset();
+        var dropped = new SegmentRecords.DroppedEvent(101, 3, SampleFields().EventId, "order:1", 0x1001, seal.Head, "key-1", 0x1234_5678_9ABC_DEF0);
+        var record = new SegmentRecords.CompactionRecord(5, 100, 164, [dropped], [102, 140]);
+        byte[] key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+        SegmentRecords.WriteCompaction(writer, record, key);
+        AssertMatchesBaseline("compaction-record-v2-keyed.hex", writer.WrittenSpan);
+        var decoded = (SegmentRecords.CompactionRecord)SegmentRecords.Decode(writer.WrittenSpan[FrameFormat.FrameHeaderSize..], key);
+        Assert.Equal((record.ReplacesFrom, record.FirstGlobal, record.NextGlobal), (decoded.ReplacesFrom, decoded.FirstGlobal, decoded.NextGlobal));
+        Assert.Equal(record.Dropped, decoded.Dropped);
+        Assert.Equal(record.Tombstones, decoded.Tombstones);
+        Assert.Throws<FormatException>(() => SegmentRecords.Decode(writer.WrittenSpan[FrameFormat.FrameHeaderSize..], [.. key.Reverse()]));
+    }
+
+    [Fact]
+    public void Frame_Version2_MatchesBaseline_AndDecodesToTheSameFields()
     {
         FrameFormat.FrameFields fields = SampleFields();
         byte[] payload = [0x82, 0xA1, 0x61, 0x01, 0xA1, 0x62, 0xC3]; // {"a":1,"b":true}
@@ -35,11 +79,11 @@ public class GoldenFormatTests
             fields.Hash = FrameFormat.ComputeHash(sha, fields, payload);
         }
 
-        AssertMatchesBaseline("frame-hash-v1.hex", fields.Hash.ToArray());
+        AssertMatchesBaseline("frame-hash-v2.hex", fields.Hash.ToArray());
 
         using var writer = new PooledBufferWriter(256);
         int length = FrameFormat.WriteFrame(writer, fields, payload);
-        AssertMatchesBaseline("frame-v1.hex", writer.WrittenSpan);
+        AssertMatchesBaseline("frame-v2.hex", writer.WrittenSpan);
 
         Assert.True(FrameFormat.CrcMatches(writer.WrittenSpan));
         FrameFormat.FrameFields decoded = FrameFormat.ReadBody(writer.WrittenMemory[FrameFormat.FrameHeaderSize..length], out ReadOnlyMemory<byte> decodedPayload);
@@ -58,7 +102,7 @@ public class GoldenFormatTests
     [Theory]
     [InlineData(10)]
     [InlineData(5000)] // above the one-shot buffer: hashed incrementally
-    public void ComputeHash_IsSha256OfTheDocumentedInput_ForSmallAndLargePayloads(int payloadLength)
+    public void ComputeHash_IsSha256OfTheDocumentedVersion2Input_ForSmallAndLargePayloads(int payloadLength)
     {
         FrameFormat.FrameFields fields = SampleFields();
         byte[] payload = Enumerable.Range(0, payloadLength).Select(i => (byte)i).ToArray();
@@ -84,9 +128,17 @@ public class GoldenFormatTests
         Big(fields.EntitySequence, 8);
         Big(fields.Depth, 4);
         Big(fields.Kind, 2);
-        Big(fields.Flags, 2);
-        foreach (string text in new[] { fields.Entity, fields.Scope })
+        Big(fields.Flags & ~(int)EventFlags.Tombstone, 2);
+        Big(fields.WallMilliseconds, 8);
+        Big(fields.Counter, 4);
+        foreach (string? text in new[] { fields.Entity, fields.Scope, fields.IdempotencyKey, fields.BypassReason })
         {
+            if (text is null)
+            {
+                Big(-1, 4);
+                continue;
+            }
+
             byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(text);
             Big(utf8.Length, 4);
             expected.AddRange(utf8);
