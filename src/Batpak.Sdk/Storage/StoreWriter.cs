@@ -39,6 +39,7 @@ internal sealed class StoreWriter : IDisposable
     private readonly List<Staged> _staged = new();
     private readonly List<WriteCommand> _controls = new();
     private int _cursor; // index in _batch of the next command to stage; commands past it are untouched
+    private WriteCommand? _staging; // the command being staged: before _cursor, and maybe not yet in _staged
     private readonly Dictionary<string, (long Sequence, EventHash Hash)> _pendingEntities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _validationSequences = new(StringComparer.Ordinal);
     private long _batchNumber; // stamps EntityStream.Pending*: values of another batch are stale
@@ -326,6 +327,16 @@ internal sealed class StoreWriter : IDisposable
         {
             WriterCrashedException crashed = Crashed(ex);
 
+            // A failure inside staging (a rotation that could not create the next segment) leaves the command being
+            // staged neither staged nor past the cursor: fail it here, unless some of its events were staged (the
+            // loop below fails it then). Checked before that loop, which may hand the command back to its caller.
+            WriteCommand? inFlight = _staging;
+            _staging = null;
+            if (inFlight is not null && !_staged.Exists(s => ReferenceEquals(s.Command, inFlight)))
+            {
+                inFlight.Fail(crashed);
+            }
+
             // Commands completed during staging (validation failures, idempotent repeats) are not touched again:
             // their callers may already be reusing them.
             foreach (Staged staged in _staged)
@@ -483,6 +494,7 @@ internal sealed class StoreWriter : IDisposable
                 continue;
             }
 
+            _staging = command;
             try
             {
                 if (command.Kind == CommandKind.AppendBatch ? StageBatch(command) : Stage(command))
@@ -494,6 +506,8 @@ internal sealed class StoreWriter : IDisposable
             {
                 command.Fail(ex);
             }
+
+            _staging = null;
         }
 
         if (_buffer.WrittenCount > 0)
