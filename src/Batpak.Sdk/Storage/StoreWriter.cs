@@ -109,6 +109,13 @@ internal sealed class StoreWriter : IDisposable
     /// <summary>Test seam: called with "write", "sync", "rotate" or "restart" before that I/O; throwing simulates the failure.</summary>
     internal Action<string>? FaultInjector { get; set; }
 
+    /// <summary>
+    /// Throws when the data directory path no longer names the locked directory; called before a segment is created
+    /// or a restart deletes one. It must not throw a BatpakException or ArgumentException (staging takes those for
+    /// one append's own failure), so the batch fails and the writer faults.
+    /// </summary>
+    internal Action? EnsureDirectoryHeld { get; set; }
+
     public long BatchCount => Interlocked.Read(ref _batchCount);
 
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
@@ -416,6 +423,7 @@ internal sealed class StoreWriter : IDisposable
         {
             if (_segmentId != _batchStartSegment)
             {
+                EnsureDirectoryHeld?.Invoke();
                 _segment.Dispose();
                 foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
                 {
@@ -984,6 +992,7 @@ internal sealed class StoreWriter : IDisposable
     private void Rotate()
     {
         FaultInjector?.Invoke("rotate");
+        EnsureDirectoryHeld?.Invoke();
         SyncSegment(); // a sealed segment is always on stable storage
         int sealedId = _segmentId;
         SafeFileHandle next = CreateSegment(_directory, sealedId + 1, _time, out int headerLength);

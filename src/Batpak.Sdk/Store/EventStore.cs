@@ -18,8 +18,8 @@ namespace Batpak;
 /// cache of file handles.
 /// </summary>
 /// <remarks>
-/// <para>Opening takes the directory's <c>LOCK</c> file (a second store on the same directory gets
-/// <see cref="StoreLockedException"/>), scans every segment, cuts a torn tail off the last one (reported in
+/// <para>Opening takes the directory's single-writer lock (a second store on the same directory, in this or another
+/// process, gets <see cref="StoreLockedException"/>), scans every segment, cuts a torn tail off the last one (reported in
 /// <see cref="StoreStats.Recovery"/>) and refuses, with <see cref="CorruptSegmentException"/>, damage anywhere else.</para>
 /// <para>Thread-safety: every member may be called from any thread. Dispose drains queued appends (up to
 /// <see cref="BatpakOptions.ShutdownDrainTimeout"/>), fsyncs and releases the lock.</para>
@@ -111,6 +111,7 @@ public sealed class EventStore : IEventStore
             (SafeFileHandle active, int activeId, long tail, int headerLength, _recovery) = Recover(time);
             _telemetry.Recovered(_recovery);
             _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, onSealed: _handles.Evict, onCommitted: _notifier.Signal, _telemetry);
+            _writer.EnsureDirectoryHeld = EnsureDirectoryHeldByWriter;
             _telemetry.Observe(() => _writer.QueueDepth, SubscriptionDrops);
         }
         catch
@@ -461,6 +462,7 @@ public sealed class EventStore : IEventStore
         {
             ThrowIfDisposed();
             _ = Writer; // read-only stores never change files
+            _lock!.EnsureHeld(); // compaction writes, renames and deletes files by path
             int activeId = Writer.ActiveSegmentId;
             var groups = new List<List<int>>();
             List<int>? current = null;
@@ -618,6 +620,20 @@ public sealed class EventStore : IEventStore
 
     internal FileHandleCache Handles => _handles;
 
+    /// <summary>The writer's check before it creates or deletes a segment: a lost directory faults the writer's batch.</summary>
+    private void EnsureDirectoryHeldByWriter()
+    {
+        try
+        {
+            _lock!.EnsureHeld();
+        }
+        catch (StoreLockedException lost)
+        {
+            // Not a BatpakException: staging would take that for one append's own failure, not the batch's.
+            throw new InvalidOperationException(lost.Message, lost);
+        }
+    }
+
     internal StoreWriter Writer => _writer ?? throw new InvalidOperationException(
         $"The store over \"{_directory}\" was opened read-only (EventStore.OpenReadOnly): appends, Sync, Snapshot and Compact need a store opened for writing.");
 
@@ -626,6 +642,7 @@ public sealed class EventStore : IEventStore
     private void SwapIn(List<int> group, string temporary, SegmentCompactor.GroupResult result)
     {
         int hi = group[^1];
+        _lock!.EnsureHeld();
         _compacting = true;
         try
         {
@@ -1406,6 +1423,7 @@ public sealed class EventStore : IEventStore
             }
 
             int lastId = ids[^1];
+            _lock!.EnsureHeld(); // the path is still the locked directory: the tail may be cut or rewritten next
             SafeFileHandle last = File.OpenHandle(SegmentPath(lastId), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
             try
             {
