@@ -29,6 +29,7 @@ public sealed class EventStore : IEventStore
     private readonly BatpakOptions _options;
     private readonly string _directory;
     private readonly DirectoryLock? _lock; // null when read-only
+    private readonly GatedKindSet? _gatedKinds; // BatpakOptions.GatedKinds; null when no kind is gated
     private readonly StoreIndex _index = new();
     private readonly FileHandleCache _handles;
     private readonly StoreWriter? _writer; // null when read-only
@@ -77,6 +78,7 @@ public sealed class EventStore : IEventStore
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
         _options.Validate();
+        _gatedKinds = GatedKindSet.From(_options.GatedKinds);
         TimeProvider time = timeProvider ?? TimeProvider.System;
         _time = time;
         _directory = Path.GetFullPath(_options.DataDirectory);
@@ -901,7 +903,16 @@ public sealed class EventStore : IEventStore
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.ExpectedSequence, "ExpectedSequence is -1 (AppendOptions.NoStream) or an entity sequence (0 or more).");
         }
+
+        // Last, so a permit is spent only by an append that passed every other check.
+        if (IsGated(kind) && options.GatePermit?.TryUse(kind, coordinate) != true)
+        {
+            throw new GateRequiredException(kind, coordinate);
+        }
     }
+
+    /// <summary><see langword="true"/> when <paramref name="kind"/> is in <see cref="BatpakOptions.GatedKinds"/>: only a pipeline's permit appends it.</summary>
+    internal bool IsGated(EventKind kind) => _gatedKinds?.Contains(kind) == true;
 
     private IEnumerable<StoredEvent> Enumerate(StoreIndex.RegionCursor cursor)
     {
