@@ -112,7 +112,14 @@ public sealed class StoreLockedException : BatpakException
 {
     /// <summary>Creates the exception.</summary>
     public StoreLockedException(string directory, Exception? innerException = null)
-        : base($"The data directory \"{directory}\" is already open by another store (its LOCK file is held). One writer per directory: dispose the other store first, or open a different directory.", innerException!)
+        : base($"The data directory \"{directory}\" is already open by another store, in this or another process (it holds the directory's lock; deleting the LOCK file does not release it). One writer per directory: dispose the other store first, or open a different directory.", innerException!)
+    {
+        Directory = directory;
+    }
+
+    /// <summary>Creates the exception with its own message (the lock was lost rather than refused).</summary>
+    internal StoreLockedException(string directory, string message)
+        : base(message)
     {
         Directory = directory;
     }

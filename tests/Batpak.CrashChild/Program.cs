@@ -4,8 +4,11 @@
 //       prints "ready" once the store is open, then one line per acknowledged event:
 //       "ack <global-sequence> <entity> <entity-sequence> <event-id> <how>"
 //   dotnet Batpak.CrashChild.dll <data-directory> --hold-lock
-//       opens the store, prints "ready" and holds it (and its LOCK) until stdin closes; prints "locked" and
+//       opens the store, prints "ready" and holds it (and its lock) until stdin closes; prints "locked" and
 //       exits with 3 when another store holds the directory.
+//   dotnet Batpak.CrashChild.dll <data-directory> --contend N
+//       tries N times to open a writer on the directory (disposing any that opens at once) and prints
+//       "second writer: N attempts, M admitted"; exits with 0 when M is 0, else 4.
 //
 // Worker w owns the entities "w{w}-e0".."w{w}-e2", so it knows each entity's next sequence before appending and
 // writes CrashPayload.For(entity, sequence), which the test checks byte for byte.
@@ -15,7 +18,7 @@ using Batpak.CrashChild;
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: Batpak.CrashChild <data-directory> [--seed N] [--workers N] [--segment-bytes N] [--hold-lock]");
+    Console.Error.WriteLine("usage: Batpak.CrashChild <data-directory> [--seed N] [--workers N] [--segment-bytes N] [--hold-lock] [--contend N]");
     return 2;
 }
 
@@ -24,6 +27,7 @@ int seed = 1;
 int workers = 3;
 long segmentBytes = 64 * 1024;
 bool holdLock = false;
+int contend = 0;
 for (int i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -32,6 +36,7 @@ for (int i = 1; i < args.Length; i++)
         case "--workers": workers = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--segment-bytes": segmentBytes = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--hold-lock": holdLock = true; break;
+        case "--contend": contend = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default:
             Console.Error.WriteLine($"unknown argument {args[i]}");
             return 2;
@@ -55,6 +60,27 @@ if (holdLock)
         Console.Out.Flush();
         return 3;
     }
+}
+
+if (contend > 0)
+{
+    int admitted = 0;
+    for (int attempt = 0; attempt < contend; attempt++)
+    {
+        try
+        {
+            using var second = new EventStore(options);
+            admitted++;
+        }
+        catch (StoreLockedException)
+        {
+            // refused, as it must be while the holder lives
+        }
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"second writer: {contend} attempts, {admitted} admitted"));
+    Console.Out.Flush();
+    return admitted == 0 ? 0 : 4;
 }
 
 var output = new Lock();

@@ -91,6 +91,30 @@ public static class BatpakBuilderExtensions
     }
 
     /// <summary>
+    /// Gates <paramref name="kinds"/>: adds them to <see cref="BatpakOptions.GatedKinds"/>, so the store appends them
+    /// only through a <see cref="Pipeline{TContext}"/> (a commit of a receipt, or an audited bypass) and refuses a raw
+    /// append of them with <see cref="GateRequiredException"/>. Calls add up.
+    /// </summary>
+    /// <param name="builder">The Batpak builder.</param>
+    /// <param name="kinds">The kinds to gate (user kinds; a reserved one fails validation at start).</param>
+    /// <returns>The same builder.</returns>
+    public static IBatpakBuilder RequireGatesFor(this IBatpakBuilder builder, params EventKind[] kinds)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(kinds);
+        EventKind[] copy = [.. kinds];
+        builder.Services.AddOptions<BatpakOptions>().Configure(options => options.GatedKinds.UnionWith(copy));
+        return builder;
+    }
+
+    /// <summary>Gates the kind of the typed event <typeparamref name="TEvent"/>, as <see cref="RequireGatesFor(IBatpakBuilder, EventKind[])"/> does.</summary>
+    /// <typeparam name="TEvent">A generated (or hand-written) <see cref="IBatpakEvent{TSelf}"/>.</typeparam>
+    /// <param name="builder">The Batpak builder.</param>
+    /// <returns>The same builder.</returns>
+    public static IBatpakBuilder RequireGatesFor<TEvent>(this IBatpakBuilder builder)
+        where TEvent : IBatpakEvent<TEvent> => builder.RequireGatesFor(TEvent.Kind);
+
+    /// <summary>
     /// Registers the generated event registry of another assembly (its <c>Batpak.Generated.{Assembly}.BatpakEventRegistry.Instance</c>)
     /// now. Registries normally register themselves when their assembly is first used; call this for an assembly
     /// whose events may be read before any of its types is touched. Registering one twice is harmless.

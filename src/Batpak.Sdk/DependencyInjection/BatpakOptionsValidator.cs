@@ -45,6 +45,11 @@ internal sealed class BatpakOptionsRulesValidator : IValidateOptions<BatpakOptio
             }
         }
 
+        if (options.ReservedGatedKind() is { } reserved)
+        {
+            failures.Add($"BatpakOptions.GatedKinds lists {reserved}, a kind in a category reserved for the SDK; gate user kinds only.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

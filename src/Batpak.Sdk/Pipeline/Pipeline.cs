@@ -186,7 +186,7 @@ public sealed class Pipeline<TContext>
             bool appended = false;
             try
             {
-                AppendReceipt append = _store.Append(proposal.Coordinate, proposal.Kind, buffer.WrittenSpan, options);
+                AppendReceipt append = _store.Append(proposal.Coordinate, proposal.Kind, buffer.WrittenSpan, WithPermit(proposal, options));
                 appended = true;
                 return new Committed<T>(receipt, append);
             }
@@ -200,6 +200,17 @@ public sealed class Pipeline<TContext>
             PayloadBuffer.Return(buffer);
         }
     }
+
+    /// <summary>
+    /// Adds the one-shot permission a store with <see cref="BatpakOptions.GatedKinds"/> requires. Called only after
+    /// the receipt was claimed, so only the one commit that wins the claim carries it. An <see cref="EventStore"/>
+    /// that does not gate the kind gets the options unchanged (no allocation); any other store (a decorator that may
+    /// forward to one) gets the permit.
+    /// </summary>
+    private AppendOptions WithPermit<T>(Proposal<T> proposal, AppendOptions options) =>
+        _store is EventStore direct && !direct.IsGated(proposal.Kind)
+            ? options
+            : options with { GatePermit = new GatePermit(proposal.Kind, proposal.Coordinate) };
 
     /// <summary>The proposal's options plus the recorded reason and the SDK-owned flag; the caller's options are not changed.</summary>
     private static AppendOptions BypassOptions<T>(Proposal<T> proposal, string reason) => proposal.Options with
@@ -231,7 +242,7 @@ public sealed class Pipeline<TContext>
 
         try
         {
-            pending = _store.AppendAsync(proposal.Coordinate, proposal.Kind, buffer.WrittenMemory, options, cancellationToken);
+            pending = _store.AppendAsync(proposal.Coordinate, proposal.Kind, buffer.WrittenMemory, WithPermit(proposal, options), cancellationToken);
         }
         catch
         {

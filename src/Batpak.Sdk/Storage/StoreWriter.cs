@@ -42,6 +42,7 @@ internal sealed class StoreWriter : IDisposable
     private readonly List<Staged> _staged = new();
     private readonly List<WriteCommand> _controls = new();
     private int _cursor; // index in _batch of the next command to stage; commands past it are untouched
+    private WriteCommand? _staging; // the command being staged: before _cursor, and maybe not yet in _staged
     private readonly Dictionary<string, (long Sequence, EventHash Hash)> _pendingEntities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _validationSequences = new(StringComparer.Ordinal);
     private long _batchNumber; // stamps EntityStream.Pending*: values of another batch are stale
@@ -114,6 +115,13 @@ internal sealed class StoreWriter : IDisposable
 
     /// <summary>Test seam: called with "write", "sync", "rotate" or "restart" before that I/O; throwing simulates the failure.</summary>
     internal Action<string>? FaultInjector { get; set; }
+
+    /// <summary>
+    /// Throws when the data directory path no longer names the locked directory; called before a segment is created
+    /// or a restart deletes one. It must not throw a BatpakException or ArgumentException (staging takes those for
+    /// one append's own failure), so the batch fails and the writer faults.
+    /// </summary>
+    internal Action? EnsureDirectoryHeld { get; set; }
 
     public long BatchCount => Interlocked.Read(ref _batchCount);
 
@@ -333,6 +341,16 @@ internal sealed class StoreWriter : IDisposable
         {
             WriterCrashedException crashed = Crashed(ex);
 
+            // A failure inside staging (a rotation that could not create the next segment) leaves the command being
+            // staged neither staged nor past the cursor: fail it here, unless some of its events were staged (the
+            // loop below fails it then). Checked before that loop, which may hand the command back to its caller.
+            WriteCommand? inFlight = _staging;
+            _staging = null;
+            if (inFlight is not null && !_staged.Exists(s => ReferenceEquals(s.Command, inFlight)))
+            {
+                inFlight.Fail(crashed);
+            }
+
             // Commands completed during staging (validation failures, idempotent repeats) are not touched again:
             // their callers may already be reusing them.
             foreach (Staged staged in _staged)
@@ -412,6 +430,7 @@ internal sealed class StoreWriter : IDisposable
         {
             if (_segmentId != _batchStartSegment)
             {
+                EnsureDirectoryHeld?.Invoke();
                 _segment.Dispose();
                 foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
                 {
@@ -492,6 +511,7 @@ internal sealed class StoreWriter : IDisposable
                 continue;
             }
 
+            _staging = command;
             try
             {
                 if (command.Kind == CommandKind.AppendBatch ? StageBatch(command) : Stage(command))
@@ -503,13 +523,8 @@ internal sealed class StoreWriter : IDisposable
             {
                 command.Fail(ex);
             }
-            catch
-            {
-                // An I/O failure while staging it (a rotation before its frames): it has no staged entry, so the
-                // guard must find it among the unstaged commands and fail it with the batch.
-                _cursor--;
-                throw;
-            }
+
+            _staging = null;
         }
 
         if (_buffer.WrittenCount > 0)
@@ -992,6 +1007,7 @@ internal sealed class StoreWriter : IDisposable
     private void Rotate()
     {
         FaultInjector?.Invoke("rotate");
+        EnsureDirectoryHeld?.Invoke();
         SyncSegment(); // a sealed segment is always on stable storage
         int sealedId = _segmentId;
         SafeFileHandle next = CreateSegment(_directory, sealedId + 1, _time, _keyCheck, out int headerLength);

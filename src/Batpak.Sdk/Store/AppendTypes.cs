@@ -51,6 +51,12 @@ public sealed record AppendOptions
     /// </summary>
     internal string? BypassReason { get; init; }
 
+    /// <summary>
+    /// The pipeline's permission to append one event of a gated kind (<see cref="BatpakOptions.GatedKinds"/>). Set
+    /// only by <see cref="Pipeline{TContext}"/> when it commits or bypasses; user code can neither create nor set it.
+    /// </summary>
+    internal GatePermit? GatePermit { get; init; }
+
     /// <summary>When <see langword="true"/>, the append is acknowledged only after an fsync covers it (group commit shares one fsync between concurrent appenders).</summary>
     public bool Durable { get; init; }
 }

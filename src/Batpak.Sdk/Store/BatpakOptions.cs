@@ -18,6 +18,8 @@ public enum SyncMode
 /// </summary>
 public sealed class BatpakOptions
 {
+    private HashSet<EventKind> _gatedKinds = [];
+
     /// <summary>The data directory holding the segment files. Created if missing. Required.</summary>
     [Required]
     public string DataDirectory { get; set; } = string.Empty;
@@ -87,6 +89,21 @@ public sealed class BatpakOptions
     /// </summary>
     public byte[]? ChainKey { get; set; }
 
+    /// <summary>
+    /// Kinds that may be appended only through a <see cref="Pipeline{TContext}"/>: its <c>Commit</c> of a receipt its
+    /// gates issued, or its audited <c>Bypass</c>. A raw <c>Append</c>, <c>AppendAsync</c>, <c>AppendBatch</c> or
+    /// <c>AppendReaction</c> of one of them (the typed extensions and reactors included) throws
+    /// <see cref="GateRequiredException"/> and appends nothing. Empty by default: no kind is gated and every append
+    /// works as before. In DI, <c>builder.RequireGatesFor(kinds)</c> adds to it.
+    /// </summary>
+    /// <remarks>
+    /// The store accepts the pipeline's permission through an internal path only: no public member of
+    /// <see cref="AppendOptions"/> (or anything else) can carry it, and each permission admits one event of the
+    /// receipt's kind at its coordinate. Any pipeline over the store may commit a gated kind, whatever its gate set;
+    /// the store does not pair kinds with gate sets. Reserved kinds cannot be listed.
+    /// </remarks>
+    public ISet<EventKind> GatedKinds => _gatedKinds;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     internal void Validate()
     {
@@ -111,6 +128,24 @@ public sealed class BatpakOptions
         {
             throw new ArgumentOutOfRangeException(nameof(ChainKey), ChainKey.Length, $"BatpakOptions.ChainKey must be at least {Storage.ChainHashing.MinKeyBytes} bytes; got {ChainKey.Length} bytes.");
         }
+        if (ReservedGatedKind() is { } reserved)
+        {
+            throw new ArgumentException($"BatpakOptions.GatedKinds lists {reserved}, a kind in a category reserved for the SDK; gate user kinds only (see EventKind.Create).", nameof(GatedKinds));
+        }
+    }
+
+    /// <summary>The first reserved kind in <see cref="GatedKinds"/>, if any.</summary>
+    internal EventKind? ReservedGatedKind()
+    {
+        foreach (EventKind kind in _gatedKinds)
+        {
+            if (kind.IsReserved)
+            {
+                return kind;
+            }
+        }
+
+        return null;
     }
 
     private static void Check(bool ok, string name, object value, string rule)
@@ -125,6 +160,7 @@ public sealed class BatpakOptions
     {
         var copy = (BatpakOptions)MemberwiseClone();
         copy.ChainKey = (byte[]?)ChainKey?.Clone(); // a caller who changes or clears its array later changes nothing here
+        copy._gatedKinds = [.. _gatedKinds];
         return copy;
     }
 }

@@ -25,6 +25,7 @@ public sealed partial class EventStore
     {
         if (repair)
         {
+            _lock!.EnsureHeld(); // the path is still the locked directory: files are deleted next
             foreach (string leftover in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension + SegmentCompactor.TemporaryExtension))
             {
                 File.Delete(leftover); // a compaction output never renamed into place: the files it was made from are all there
@@ -351,6 +352,7 @@ public sealed partial class EventStore
                 }
 
                 int lastId = ids[^1];
+                _lock!.EnsureHeld(); // the path is still the locked directory: the tail may be cut or rewritten next
                 SafeFileHandle last = File.OpenHandle(SegmentPath(lastId), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
                 try
                 {

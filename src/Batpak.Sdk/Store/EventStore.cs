@@ -18,8 +18,8 @@ namespace Batpak;
 /// cache of file handles.
 /// </summary>
 /// <remarks>
-/// <para>Opening takes the directory's <c>LOCK</c> file (a second store on the same directory gets
-/// <see cref="StoreLockedException"/>), scans every segment, cuts a torn tail off the last one (reported in
+/// <para>Opening takes the directory's single-writer lock (a second store on the same directory, in this or another
+/// process, gets <see cref="StoreLockedException"/>), scans every segment, cuts a torn tail off the last one (reported in
 /// <see cref="StoreStats.Recovery"/>) and refuses, with <see cref="CorruptSegmentException"/>, damage anywhere else.</para>
 /// <para>Thread-safety: every member may be called from any thread. Dispose drains queued appends (up to
 /// <see cref="BatpakOptions.ShutdownDrainTimeout"/>), fsyncs and releases the lock.</para>
@@ -29,6 +29,7 @@ public sealed partial class EventStore : IEventStore
     private readonly BatpakOptions _options;
     private readonly string _directory;
     private readonly DirectoryLock? _lock; // null when read-only
+    private readonly GatedKindSet? _gatedKinds; // BatpakOptions.GatedKinds; null when no kind is gated
     private readonly StoreIndex _index;
     private readonly FileHandleCache _handles;
     private readonly StoreWriter? _writer; // null when read-only
@@ -76,6 +77,7 @@ public sealed partial class EventStore : IEventStore
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
         _options.Validate();
+        _gatedKinds = GatedKindSet.From(_options.GatedKinds);
         TimeProvider time = timeProvider ?? TimeProvider.System;
         _time = time;
         _index = new StoreIndex(_options.ChainKey);
@@ -111,6 +113,7 @@ public sealed partial class EventStore : IEventStore
             (SafeFileHandle active, int activeId, long tail, int headerLength, long segmentFirst, _recovery) = Recover(time);
             _telemetry.Recovered(_recovery);
             _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, segmentFirst, onSealed: _handles.Evict, onCommitted: _notifier.Signal, telemetry: _telemetry);
+            _writer.EnsureDirectoryHeld = EnsureDirectoryHeldByWriter;
             _telemetry.Observe(() => _writer.QueueDepth, SubscriptionDrops);
         }
         catch
@@ -445,6 +448,7 @@ public sealed partial class EventStore : IEventStore
         {
             ThrowIfDisposed();
             _ = Writer; // read-only stores never change files
+            _lock!.EnsureHeld(); // compaction writes, renames and deletes files by path
             int activeId = Writer.ActiveSegmentId;
             var groups = new List<List<int>>();
             List<int>? current = null;
@@ -602,6 +606,20 @@ public sealed partial class EventStore : IEventStore
 
     internal FileHandleCache Handles => _handles;
 
+    /// <summary>The writer's check before it creates or deletes a segment: a lost directory faults the writer's batch.</summary>
+    private void EnsureDirectoryHeldByWriter()
+    {
+        try
+        {
+            _lock!.EnsureHeld();
+        }
+        catch (StoreLockedException lost)
+        {
+            // Not a BatpakException: staging would take that for one append's own failure, not the batch's.
+            throw new InvalidOperationException(lost.Message, lost);
+        }
+    }
+
     internal StoreWriter Writer => _writer ?? throw new InvalidOperationException(
         $"The store over \"{_directory}\" was opened read-only (EventStore.OpenReadOnly): appends, Sync, Snapshot and Compact need a store opened for writing.");
 
@@ -610,6 +628,7 @@ public sealed partial class EventStore : IEventStore
     private void SwapIn(List<int> group, string temporary, SegmentCompactor.GroupResult result)
     {
         int hi = group[^1];
+        _lock!.EnsureHeld();
         _compacting = true;
         try
         {
@@ -879,7 +898,16 @@ public sealed partial class EventStore : IEventStore
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.ExpectedSequence, "ExpectedSequence is -1 (AppendOptions.NoStream) or an entity sequence (0 or more).");
         }
+
+        // Last, so a permit is spent only by an append that passed every other check.
+        if (IsGated(kind) && options.GatePermit?.TryUse(kind, coordinate) != true)
+        {
+            throw new GateRequiredException(kind, coordinate);
+        }
     }
+
+    /// <summary><see langword="true"/> when <paramref name="kind"/> is in <see cref="BatpakOptions.GatedKinds"/>: only a pipeline's permit appends it.</summary>
+    internal bool IsGated(EventKind kind) => _gatedKinds?.Contains(kind) == true;
 
     private IEnumerable<StoredEvent> Enumerate(StoreIndex.RegionCursor cursor)
     {

@@ -24,6 +24,7 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <exception cref="SequenceMismatchException">The expected sequence does not match.</exception>
     /// <exception cref="EventTooLargeException">The event is larger than <see cref="BatpakOptions.MaxEventBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    /// <exception cref="GateRequiredException">The kind is in <see cref="BatpakOptions.GatedKinds"/> and the append did not come through a <see cref="Pipeline{TContext}"/>; nothing is appended.</exception>
     AppendReceipt Append(in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null);
 
     /// <summary>Appends one event and completes once it is durable (fsynced), sharing the fsync with concurrent appenders.</summary>
@@ -32,6 +33,7 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <param name="payload">The payload bytes (not copied until the writer encodes them: do not reuse the buffer before completion).</param>
     /// <param name="options">Concurrency check, idempotency key, causal links, flags. The append is always durable.</param>
     /// <param name="cancellationToken">Cancels the wait for queue space; once queued the append is no longer cancellable.</param>
+    /// <exception cref="GateRequiredException">The kind is in <see cref="BatpakOptions.GatedKinds"/> and the append did not come through a <see cref="Pipeline{TContext}"/>; nothing is appended.</exception>
     ValueTask<AppendReceipt> AppendAsync(Coordinate coordinate, EventKind kind, ReadOnlyMemory<byte> payload, AppendOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -44,6 +46,7 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <returns>One receipt per event, in order (the original receipt for an idempotent repeat).</returns>
     /// <exception cref="SequenceMismatchException">An expected sequence does not match; nothing is appended.</exception>
     /// <exception cref="ArgumentException">The batch is empty, holds an invalid event, or does not fit in one segment.</exception>
+    /// <exception cref="GateRequiredException">An event's kind is in <see cref="BatpakOptions.GatedKinds"/>; nothing is appended.</exception>
     IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false);
 
     /// <summary>The argument checks of the span form of <c>AppendBatch</c>, shared by its implementations.</summary>
@@ -77,6 +80,7 @@ public interface IEventStore : IDisposable, IAsyncDisposable
 
     /// <summary>Appends an event caused by <paramref name="cause"/>: causation is set to it and correlation inherited from it.</summary>
     /// <exception cref="EventNotFoundException"><paramref name="cause"/> is not in the store.</exception>
+    /// <exception cref="GateRequiredException">The kind is in <see cref="BatpakOptions.GatedKinds"/> and the append did not come through a <see cref="Pipeline{TContext}"/>; nothing is appended.</exception>
     AppendReceipt AppendReaction(EventId cause, in Coordinate coordinate, EventKind kind, ReadOnlySpan<byte> payload, AppendOptions? options = null);
 
     /// <summary>Reads one event by id.</summary>

@@ -37,6 +37,12 @@ internal sealed class ChildProcess : IDisposable
     private readonly ManualResetEventSlim _ready = new();
 
     public ChildProcess(params string[] arguments)
+        : this(environment: null, arguments)
+    {
+    }
+
+    /// <summary>Starts the child with extra environment variables (for example DOTNET_SYSTEM_IO_DISABLEFILELOCKING).</summary>
+    public ChildProcess(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
         var start = new ProcessStartInfo(host)
@@ -47,6 +53,11 @@ internal sealed class ChildProcess : IDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(ChildPath);
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -140,6 +151,13 @@ internal sealed class ChildProcess : IDisposable
         _process.StandardInput.Close();
         Assert.True(_process.WaitForExit(timeout), "The crash child did not exit after its stdin closed.");
         _process.WaitForExit();
+    }
+
+    /// <summary>Waits, at most <paramref name="timeout"/>, for a child that ends by itself (for example --contend).</summary>
+    public void WaitForExit(TimeSpan timeout)
+    {
+        Assert.True(_process.WaitForExit(timeout), $"The crash child did not exit within {timeout}: {Errors}");
+        _process.WaitForExit(); // drains the redirected output
     }
 
     public void Dispose()

@@ -1,6 +1,6 @@
 namespace Batpak.Tests.Faults;
 
-/// <summary>One writer per directory, across processes: the LOCK file's flock is per open file, held by the kernel.</summary>
+/// <summary>One writer per directory, across processes: the flock on the data directory is per open file, held by the kernel.</summary>
 public sealed class ProcessLockTests
 {
     [Fact]

@@ -142,4 +142,50 @@ public class WriterRestartTests
         Assert.Equal(1, reopened.GetStats().EventCount);
         Assert.Equal(1, reopened.Append(s_alice, TestEvents.Created, TestEvents.Payload(3)).EntitySequence);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Append_RotationFails_TheAppendThatRotatesGetsWriterCrashed_AndDoesNotWaitForever(bool batch)
+    {
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 4096);
+        while (store.GetStats().SegmentCount == 1 && store.Writer.ActiveSegmentId == 1 && store.GetStats().BytesOnDisk < 3000)
+        {
+            store.Append(s_alice, TestEvents.Created, new byte[100]);
+        }
+
+        store.Writer.FaultInjector = FailOnce("rotate");
+        Task<bool> attempt = Task.Run(() =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                try
+                {
+                    if (batch)
+                    {
+                        store.AppendBatch([new EventData(s_alice, TestEvents.Created, new byte[100]), new EventData(s_alice, TestEvents.Created, new byte[100])]);
+                    }
+                    else
+                    {
+                        store.Append(s_alice, TestEvents.Created, new byte[100]);
+                    }
+                }
+                catch (WriterCrashedException)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        });
+
+        bool crashed = await attempt.WaitAsync(TimeSpan.FromSeconds(30)); // a TimeoutException: the append whose rotation failed never returned
+        Assert.True(crashed, "no append reached the rotation");
+        store.Writer.FaultInjector = null;
+        long before = store.GetStats().EventCount;
+        store.Append(s_alice, TestEvents.Created, new byte[100]); // the writer restarted
+        Assert.Equal(before + 1, store.GetStats().EventCount);
+        Assert.True(store.VerifyAll().IsValid);
+    }
 }

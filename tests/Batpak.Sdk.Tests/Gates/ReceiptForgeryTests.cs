@@ -151,7 +151,7 @@ public class ReceiptForgeryTests
     }
 
     /// <summary>Compiles <paramref name="code"/> as a separate user assembly; returns its error ids, sorted.</summary>
-    private static string[] Errors(string code, MetadataImportOptions import = MetadataImportOptions.Public)
+    internal static string[] Errors(string code, MetadataImportOptions import = MetadataImportOptions.Public)
     {
         CSharpCompilation compilation = CSharpCompilation.Create(
             assemblyName: "ForgeryAttempt", // not a friend assembly: Batpak.Sdk's internals stay invisible
