@@ -275,6 +275,10 @@ public class GateEnforcementTests
 
         public ChainVerification VerifyAll() => inner.VerifyAll();
 
+        public ChainVerification VerifyAll(StoreHead anchor) => inner.VerifyAll(anchor);
+
+        public StoreHead GetHead() => inner.GetHead();
+
         public Subscription Subscribe(Region region, int capacity = 1024) => inner.Subscribe(region, capacity);
 
         public EventCursor OpenCursor(Region region, long fromGlobalSequence = 0) => inner.OpenCursor(region, fromGlobalSequence);
