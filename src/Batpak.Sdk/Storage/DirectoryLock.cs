@@ -130,14 +130,27 @@ internal sealed partial class DirectoryLock : IDisposable
         }
 
         var handle = new DescriptorHandle(fd);
+        int wouldBlock = OperatingSystem.IsLinux() || OperatingSystem.IsAndroid() ? 11 : 35; // EWOULDBLOCK
         int rc;
         int error;
-        do
+        long deadline = Environment.TickCount64 + ContendedRetryMilliseconds;
+        while (true)
         {
             rc = FLock(fd, LockExclusive | LockNonBlocking);
             error = rc == 0 ? 0 : Marshal.GetLastPInvokeError();
+            if (rc == 0 || (error != EIntr && (error != wouldBlock || Environment.TickCount64 >= deadline)))
+            {
+                break;
+            }
+
+            // A lock released a moment ago can still be held for a few milliseconds by a child process this
+            // process is starting (between its fork and its exec it holds copies of every descriptor), so a
+            // contended lock is retried briefly before it counts as another writer's.
+            if (error == wouldBlock)
+            {
+                Thread.Sleep(5);
+            }
         }
-        while (rc != 0 && error == EIntr);
 
         if (rc == 0)
         {
@@ -145,7 +158,6 @@ internal sealed partial class DirectoryLock : IDisposable
         }
 
         handle.Dispose();
-        int wouldBlock = OperatingSystem.IsLinux() || OperatingSystem.IsAndroid() ? 11 : 35; // EWOULDBLOCK
         if (error == wouldBlock)
         {
             throw new StoreLockedException(directory);
@@ -153,6 +165,9 @@ internal sealed partial class DirectoryLock : IDisposable
 
         throw new IOException($"Locking the data directory \"{directory}\" (flock) failed with errno {error} ({Marshal.GetPInvokeErrorMessage(error)}); the store does not open without a working single-writer lock.", error);
     }
+
+    /// <summary>How long a contended lock is retried before <see cref="StoreLockedException"/>.</summary>
+    private const int ContendedRetryMilliseconds = 250;
 
     private static void CheckIdentity(string directory, FileIdentity locked)
     {
