@@ -77,14 +77,20 @@ internal static partial class FrameFormat
         try
         {
             using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            Span<byte> probe = stackalloc byte[SegmentPreambleSize + 256];
-            int n = RandomAccess.Read(handle, probe, 0);
-            return TryReadSegmentHeader(probe[..n], out _);
+            return TryReadSegmentHeader(handle, out _);
         }
         catch (IOException)
         {
             return null;
         }
+    }
+
+    /// <summary>Reads and parses the header at the start of an open segment file; null with the kind of problem when it is invalid.</summary>
+    public static SegmentHeader? TryReadSegmentHeader(Microsoft.Win32.SafeHandles.SafeFileHandle handle, out HeaderProblem kind)
+    {
+        Span<byte> probe = stackalloc byte[SegmentPreambleSize + 256];
+        int n = RandomAccess.Read(handle, probe, 0);
+        return TryReadSegmentHeader(probe[..n], out _, out kind);
     }
 
     /// <summary>Parses a segment header; returns null with a reason when the bytes are not a valid header.</summary>

@@ -112,10 +112,12 @@ internal sealed partial class StoreIndex
             RememberDropped(d);
         }
 
+        // Events dropped now may precede ones dropped by an earlier compaction: restore the orders, for the
+        // entities this compaction touched only.
         _dropped.Sort(static (a, b) => a.GlobalSequence.CompareTo(b.GlobalSequence));
-        foreach (List<SegmentRecords.DroppedEvent> list in _droppedByEntity.Values)
+        foreach (string entity in dropped.Select(static d => d.Entity).Distinct(StringComparer.Ordinal))
         {
-            list.Sort(static (a, b) => a.EntitySequence.CompareTo(b.EntitySequence));
+            _droppedByEntity[entity].Sort(static (a, b) => a.EntitySequence.CompareTo(b.EntitySequence));
         }
     }
 

@@ -35,11 +35,10 @@ public sealed partial class EventStore
         List<int> ids = ListSegments().Select(s => s.Id).ToList();
         ulong keyCheck = ChainHashing.KeyCheck(_options.ChainKey);
         var records = new Dictionary<int, SegmentRecords.CompactionRecord>();
-        Span<byte> probe = stackalloc byte[FrameFormat.SegmentPreambleSize + 256];
         foreach (int id in ids)
         {
             using SafeFileHandle handle = File.OpenHandle(SegmentPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(probe[..RandomAccess.Read(handle, probe, 0)], out _);
+            FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(handle, out _);
             if (header is not { } h || h.Version != FrameFormat.FormatVersion)
             {
                 continue; // the scan reports it
@@ -120,9 +119,7 @@ public sealed partial class EventStore
     private bool HoldsNoFrames(int id)
     {
         using SafeFileHandle handle = File.OpenHandle(SegmentPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        Span<byte> probe = stackalloc byte[FrameFormat.SegmentPreambleSize + 256];
-        int read = RandomAccess.Read(handle, probe, 0);
-        FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(probe[..read], out _, out FrameFormat.HeaderProblem problem);
+        FrameFormat.SegmentHeader? header = FrameFormat.TryReadSegmentHeader(handle, out FrameFormat.HeaderProblem problem);
         return header is null ? problem == FrameFormat.HeaderProblem.Torn : RandomAccess.GetLength(handle) <= header.Value.Length;
     }
 

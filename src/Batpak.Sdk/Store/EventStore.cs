@@ -686,7 +686,7 @@ public sealed partial class EventStore : IEventStore
         }
 
         using SafeFileHandle handle = File.OpenHandle(SegmentPath(next), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        return FrameFormat.TryReadSegmentHeader(SegmentPath(next)) is { } header
+        return FrameFormat.TryReadSegmentHeader(handle, out _) is { } header
             && SegmentScanner.TryReadCompactionRecord(handle, header, _options.ChainKey)?.ReplacesFrom == previous + 1;
     }
 
