@@ -39,6 +39,13 @@ internal sealed class StoreWriter : IDisposable
     private readonly List<Staged> _staged = new();
     private readonly List<WriteCommand> _controls = new();
     private int _cursor; // index in _batch of the next command to stage; commands past it are untouched
+    // Completion bookkeeping: every command of a batch is completed exactly once (a synchronous caller reuses its
+    // command as soon as it is answered, so a second reply would complete its next use). A command with staged
+    // events is completed at its last staged entry (Staged.CompletesCommand); one answered during staging has none.
+    private WriteCommand? _staging; // the command being staged: not yet answered, and with no completing entry
+    private int _answered; // entries of _staged whose commands were answered by the publish loop
+    private int _controlsRun; // entries of _controls already answered
+    private bool _stagingAborted; // a batch failed after part of it was staged: the batch is failed as a whole
     private readonly Dictionary<string, (long Sequence, EventHash Hash)> _pendingEntities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _validationSequences = new(StringComparer.Ordinal);
     private long _batchNumber; // stamps EntityStream.Pending*: values of another batch are stale
@@ -326,16 +333,22 @@ internal sealed class StoreWriter : IDisposable
         {
             WriterCrashedException crashed = Crashed(ex);
 
-            // Commands completed during staging (validation failures, idempotent repeats) are not touched again:
-            // their callers may already be reusing them.
-            foreach (Staged staged in _staged)
+            // Each unanswered command is failed once: a command answered already (a failed check, an idempotent
+            // repeat, a reply of the publish loop) is not touched again, as its caller may be reusing it.
+            Span<Staged> staged = CollectionsMarshal.AsSpan(_staged);
+            for (int i = _answered; i < staged.Length; i++)
             {
-                staged.Command.Fail(crashed);
+                if (staged[i].CompletesCommand)
+                {
+                    staged[i].Command.Fail(crashed);
+                }
             }
 
-            foreach (WriteCommand control in _controls)
+            _staging?.Fail(crashed); // the command whose staging (or the rotation it started) threw
+            _staging = null;
+            for (int i = _controlsRun; i < _controls.Count; i++)
             {
-                control.Fail(crashed);
+                _controls[i].Fail(crashed);
             }
 
             for (int i = _cursor; i < _batch.Count; i++)
@@ -396,7 +409,7 @@ internal sealed class StoreWriter : IDisposable
     {
         DateTimeOffset now = _time.GetUtcNow();
         _restarts.RemoveAll(t => now - t > _options.WriterRestartWindow);
-        if (_restarts.Count >= _options.WriterRestartLimit || cause is not (IOException or UnauthorizedAccessException))
+        if (_restarts.Count >= _options.WriterRestartLimit || (cause is not (IOException or UnauthorizedAccessException) && !_stagingAborted))
         {
             return false;
         }
@@ -472,6 +485,9 @@ internal sealed class StoreWriter : IDisposable
         _batchNumber++;
         _pendingKeys.Clear();
         _controls.Clear();
+        _answered = 0;
+        _controlsRun = 0;
+        _stagingAborted = false;
         bool durable = false;
 
         for (_cursor = 0; _cursor < _batch.Count;)
@@ -483,17 +499,27 @@ internal sealed class StoreWriter : IDisposable
                 continue;
             }
 
+            int stagedBefore = _staged.Count;
+            _staging = command;
             try
             {
                 if (command.Kind == CommandKind.AppendBatch ? StageBatch(command) : Stage(command))
                 {
                     durable |= command.Durable;
                 }
+
+                if (_staged.Count > stagedBefore)
+                {
+                    CollectionsMarshal.AsSpan(_staged)[^1].CompletesCommand = true; // a command's entries are contiguous
+                }
             }
             catch (Exception ex) when (ex is BatpakException or ArgumentException)
             {
+                Debug.Assert(_staged.Count == stagedBefore, "a check failed after part of a command was staged");
                 command.Fail(ex);
             }
+
+            _staging = null; // answered (a check failed, or an idempotent repeat), or answered at its last entry
         }
 
         if (_buffer.WrittenCount > 0)
@@ -535,32 +561,30 @@ internal sealed class StoreWriter : IDisposable
             _telemetry?.Appended(added);
 
             _onCommitted?.Invoke();
-            foreach (Staged staged in _staged)
+            Span<Staged> published = CollectionsMarshal.AsSpan(_staged);
+            for (int i = 0; i < published.Length; i++)
             {
-                if (staged.BatchIndex < 0)
-                {
-                    staged.Command.Succeed(staged.Receipt);
-                }
-                else
+                ref Staged staged = ref published[i];
+                if (staged.BatchIndex >= 0)
                 {
                     staged.Command.BatchReceipts![staged.BatchIndex] = staged.Receipt;
                 }
-            }
 
-            foreach (Staged staged in _staged)
-            {
-                if (staged.BatchIndex >= 0)
+                if (staged.CompletesCommand)
                 {
-                    staged.Command.Succeed(default); // once per command: later calls are no-ops
+                    // A single append's only entry, or a batch's last one (its earlier receipts are in place by now).
+                    staged.Command.Succeed(staged.BatchIndex < 0 ? staged.Receipt : default);
                 }
+
+                _answered = i + 1;
             }
 
             _staged.Clear();
         }
 
-        foreach (WriteCommand control in _controls)
+        for (; _controlsRun < _controls.Count; _controlsRun++)
         {
-            RunControl(control);
+            RunControl(_controls[_controlsRun]);
         }
 
         _controls.Clear();
@@ -673,12 +697,25 @@ internal sealed class StoreWriter : IDisposable
                 framesLeft += IsRepeat(events[i].Options, events, i) ? 0 : 1;
             }
 
+            int bufferedBefore = _buffer.WrittenCount;
             for (int i = 0; i < events.Count; i++)
             {
                 EventData e = events[i];
                 bool repeat = IsRepeat(e.Options, events, i);
                 uint remaining = repeat ? 0 : (uint)(--framesLeft);
-                wroteAny |= Stage(command, i, e.Coordinate, e.Kind, e.Payload.Span, e.Options ?? AppendOptions.Default, remaining);
+                try
+                {
+                    FaultInjector?.Invoke("stage");
+                    wroteAny |= Stage(command, i, e.Coordinate, e.Kind, e.Payload.Span, e.Options ?? AppendOptions.Default, remaining);
+                }
+                catch (Exception ex) when (_staged.Count > stagedBefore || _buffer.WrittenCount > bufferedBefore)
+                {
+                    // ValidateBatch checked everything Stage checks, so this is a bug; but the batch is half staged
+                    // (frames encoded, sequences taken). Failing only this command would write that half: fail the
+                    // whole write instead (nothing of it is on disk yet), and let the restart reset the writer.
+                    _stagingAborted = true;
+                    throw new InvalidOperationException($"Event {i} of an atomic batch of {events.Count} failed after {_staged.Count - stagedBefore} of its events were staged ({ex.Message}); the write is abandoned so no part of the batch is stored.", ex);
+                }
             }
 
             if (_staged.Count == stagedBefore)
@@ -1005,6 +1042,7 @@ internal sealed class StoreWriter : IDisposable
     private struct Staged(WriteCommand command, AppendReceipt receipt, IndexEntry entry, int duplicateOf, int batchIndex, in Coordinate coordinate = default, string? idempotencyKey = null)
     {
         public readonly WriteCommand Command = command;
+        public bool CompletesCommand; // the command's last entry: the publish loop (or the failure path) answers it here
         public readonly Coordinate Coordinate = coordinate;
         public readonly string? IdempotencyKey = idempotencyKey;
         public readonly AppendReceipt Receipt = receipt;
