@@ -46,6 +46,11 @@ internal sealed class StoreWriter : IDisposable
     private int _answered; // entries of _staged whose commands were answered by the publish loop
     private int _controlsRun; // entries of _controls already answered
     private bool _stagingAborted; // a batch failed after part of it was staged: the batch is failed as a whole
+    // A check that failed against events of this batch (a CAS that saw another command's staged event) is reported
+    // only once the batch's outcome is known: after publishing, its Actual is visible; if the write fails, it never
+    // existed, so the command gets the batch's WriterCrashedException instead.
+    private readonly List<(WriteCommand Command, Exception Error)> _deferred = new();
+    private bool _failureAwaitsBatch; // set by a check that fails against this batch's staged events
     private readonly Dictionary<string, (long Sequence, EventHash Hash)> _pendingEntities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _validationSequences = new(StringComparer.Ordinal);
     private long _batchNumber; // stamps EntityStream.Pending*: values of another batch are stale
@@ -346,6 +351,12 @@ internal sealed class StoreWriter : IDisposable
 
             _staging?.Fail(crashed); // the command whose staging (or the rotation it started) threw
             _staging = null;
+            foreach ((WriteCommand command, _) in _deferred)
+            {
+                command.Fail(crashed); // checked against events that will never exist: not appended, can be retried
+            }
+
+            _deferred.Clear();
             for (int i = _controlsRun; i < _controls.Count; i++)
             {
                 _controls[i].Fail(crashed);
@@ -488,6 +499,7 @@ internal sealed class StoreWriter : IDisposable
         _answered = 0;
         _controlsRun = 0;
         _stagingAborted = false;
+        _deferred.Clear();
         bool durable = false;
 
         for (_cursor = 0; _cursor < _batch.Count;)
@@ -501,6 +513,7 @@ internal sealed class StoreWriter : IDisposable
 
             int stagedBefore = _staged.Count;
             _staging = command;
+            _failureAwaitsBatch = false;
             try
             {
                 if (command.Kind == CommandKind.AppendBatch ? StageBatch(command) : Stage(command))
@@ -516,7 +529,14 @@ internal sealed class StoreWriter : IDisposable
             catch (Exception ex) when (ex is BatpakException or ArgumentException)
             {
                 Debug.Assert(_staged.Count == stagedBefore, "a check failed after part of a command was staged");
-                command.Fail(ex);
+                if (_failureAwaitsBatch)
+                {
+                    _deferred.Add((command, ex));
+                }
+                else
+                {
+                    command.Fail(ex);
+                }
             }
 
             _staging = null; // answered (a check failed, or an idempotent repeat), or answered at its last entry
@@ -580,6 +600,13 @@ internal sealed class StoreWriter : IDisposable
             }
 
             _staged.Clear();
+        }
+
+        while (_deferred.Count > 0)
+        {
+            (WriteCommand command, Exception error) = _deferred[^1];
+            _deferred.RemoveAt(_deferred.Count - 1);
+            command.Fail(error); // the events it was checked against are visible now
         }
 
         for (; _controlsRun < _controls.Count; _controlsRun++)
@@ -802,6 +829,7 @@ internal sealed class StoreWriter : IDisposable
 
             if (options.ExpectedSequence is long expected && expected != last)
             {
+                _failureAwaitsBatch = IsStagedInThisBatch(entity);
                 throw new SequenceMismatchException(entity, expected, last);
             }
 
@@ -830,6 +858,10 @@ internal sealed class StoreWriter : IDisposable
 
         return _pendingEntities.TryGetValue(entity, out (long Sequence, EventHash Hash) pending) ? pending : (-1, EventHash.Zero);
     }
+
+    /// <summary>Whether another command of the batch in progress staged an event of <paramref name="entity"/> (not visible to readers yet).</summary>
+    private bool IsStagedInThisBatch(string entity) =>
+        _index.FindEntityForWriter(entity) is { } stream ? stream.PendingBatch == _batchNumber : _pendingEntities.ContainsKey(entity);
 
     /// <summary>An upper bound of an event's frame size: the fixed fields take at most 200 bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
@@ -869,6 +901,7 @@ internal sealed class StoreWriter : IDisposable
 
         if (options.ExpectedSequence is long expected && expected != lastSequence)
         {
+            _failureAwaitsBatch = IsStagedInThisBatch(entity);
             throw new SequenceMismatchException(entity, expected, lastSequence);
         }
 
