@@ -652,13 +652,20 @@ internal sealed class StoreWriter : IDisposable
 
     private void CopyTo(string destination)
     {
-        for (int id = 1; id <= _segmentId; id++)
+        // The live segments from the directory, not every id from 1: ids can be large (compaction leaves gaps below).
+        var ids = new List<int>();
+        foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
+        {
+            if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int found) && found <= _segmentId)
+            {
+                ids.Add(found);
+            }
+        }
+
+        ids.Sort();
+        foreach (int id in ids)
         {
             string source = Path.Combine(_directory, FrameFormat.SegmentFileName(id));
-            if (!File.Exists(source))
-            {
-                continue; // below the lowest live segment (compacted away)
-            }
 
             string target = Path.Combine(destination, FrameFormat.SegmentFileName(id));
             if (id < _segmentId)
@@ -1009,6 +1016,14 @@ internal sealed class StoreWriter : IDisposable
     /// <summary>Writes the first <paramref name="buffered"/> bytes of the batch buffer to the active segment, drops them from the buffer, and seals the segment.</summary>
     private void SealAndRotate(int buffered)
     {
+        if (_segmentId == int.MaxValue)
+        {
+            // Segment ids stay ints (they are in every index entry, header and name; widening them changes the format):
+            // rather than overflow into a negative id, refuse before anything of this batch is written. Unreachable in
+            // practice (2^31 segments), but a wrapped id would reuse names and lose events.
+            throw new InvalidOperationException($"The active segment {_segmentId} is full and has the largest possible segment id ({int.MaxValue}); the store cannot rotate to another segment.");
+        }
+
         if (buffered > 0)
         {
             WriteToSegment(_buffer.WrittenSpan[..buffered]);
