@@ -177,7 +177,15 @@ internal sealed class StoreWriter : IDisposable
             _closed = true; // a combining caller that raced with Dispose now fails instead of writing
             if (_fault is null && _unsynced > 0)
             {
-                SyncSegment();
+                try
+                {
+                    SyncSegment();
+                }
+                catch (IOException ex)
+                {
+                    _fault = ex; // Dispose goes on closing files; the unsynced tail is what a crash would leave
+                    _telemetry?.WriterFaulted(ex);
+                }
             }
         }
     }
@@ -430,14 +438,26 @@ internal sealed class StoreWriter : IDisposable
             if (_segmentId != _batchStartSegment)
             {
                 _segment.Dispose();
-                foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
-                {
-                    if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int id) && id > _batchStartSegment)
-                    {
-                        File.Delete(file);
-                    }
-                }
+            }
 
+            // Every segment past the batch's first: the ones it created, and a file a failed rotation left behind.
+            bool deleted = false;
+            foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
+            {
+                if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int id) && id > _batchStartSegment)
+                {
+                    File.Delete(file);
+                    deleted = true;
+                }
+            }
+
+            if (deleted)
+            {
+                NativeFile.SyncDirectory(_directory);
+            }
+
+            if (_segmentId != _batchStartSegment)
+            {
                 _segment = File.OpenHandle(Path.Combine(_directory, FrameFormat.SegmentFileName(_batchStartSegment)), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
                 _segmentId = _batchStartSegment;
             }
@@ -1066,7 +1086,11 @@ internal sealed class StoreWriter : IDisposable
         _onSealed?.Invoke(sealedId);
     }
 
-    /// <summary>Creates a new segment file with its header, fsyncs it and its directory entry.</summary>
+    /// <summary>
+    /// Creates a new segment file with its header, fsyncs it and its directory entry. When that fails (a full disk),
+    /// the file it created is deleted again: an empty or torn file left behind would make the next attempt fail on
+    /// "already exists" even once there is space.
+    /// </summary>
     internal static SafeFileHandle CreateSegment(string directory, int segmentId, TimeProvider time, out int headerLength)
     {
         string path = Path.Combine(directory, FrameFormat.SegmentFileName(segmentId));
@@ -1083,6 +1107,15 @@ internal sealed class StoreWriter : IDisposable
         catch
         {
             handle.Dispose();
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The original error is the one reported; a restart or the next open deletes the file.
+            }
+
             throw;
         }
     }

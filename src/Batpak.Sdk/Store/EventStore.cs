@@ -1351,6 +1351,7 @@ public sealed class EventStore : IEventStore
         long truncatedAt = -1;
         string? reason = null;
         SegmentScanner.FrameVisitor visitor = AddRecovered;
+        SegmentScanner.ScanResult? lastSealed = null;
         var interner = new StringInterner(); // one string per entity and scope name, not one per frame
         lock (_index.SyncRoot)
         {
@@ -1384,6 +1385,7 @@ public sealed class EventStore : IEventStore
                         chunk.Return();
                         if (chunk.SegmentDone is { } done)
                         {
+                            lastSealed = done;
                             if (scanned == 0)
                             {
                                 ReserveIndex(ids, done.ValidEnd, done.Frames);
@@ -1419,8 +1421,21 @@ public sealed class EventStore : IEventStore
                     // Torn while being created: rewrite the header (no frame was ever acknowledged in it).
                     last.Dispose();
                     File.Delete(SegmentPath(lastId));
-                    last = StoreWriter.CreateSegment(_directory, lastId, time, out headerLength);
-                    tail = headerLength;
+                    try
+                    {
+                        last = StoreWriter.CreateSegment(_directory, lastId, time, out headerLength);
+                        tail = headerLength;
+                    }
+                    catch (IOException) when (lastSealed is { Header: { } sealedHeader } sealedScan)
+                    {
+                        // No room for a new header (a full disk): the previous segment stays the active one, so the
+                        // store opens and reads; the writer creates the next segment when it next rotates.
+                        lastId = ids[^2];
+                        last = File.OpenHandle(SegmentPath(lastId), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+                        headerLength = sealedHeader.Length;
+                        tail = sealedScan.ValidEnd;
+                    }
+
                     truncatedBytes = length;
                     truncatedAt = 0;
                     reason = result.TruncationReason;
