@@ -22,6 +22,9 @@ internal static class SegmentScanner
 
     public delegate void FrameVisitor(ref FrameFormat.FrameFields fields, DiskPosition position);
 
+    /// <summary>A visitor that also gets, for a frame with an idempotency key, its <see cref="IdempotencyFingerprint"/> (0 for other frames).</summary>
+    public delegate void KeyedFrameVisitor(ref FrameFormat.FrameFields fields, DiskPosition position, ulong keyFingerprint);
+
     /// <summary>The outcome of a scan.</summary>
     /// <param name="ValidEnd">The offset just past the last good frame.</param>
     /// <param name="Frames">Good frames seen.</param>
@@ -29,8 +32,12 @@ internal static class SegmentScanner
     /// <param name="Header">The segment header, or null when the last segment's header itself is torn.</param>
     public readonly record struct ScanResult(long ValidEnd, long Frames, string? TruncationReason, FrameFormat.SegmentHeader? Header);
 
+    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, FrameVisitor visitor, StringInterner? interner = null) =>
+        Scan(handle, segmentId, isLast, (ref FrameFormat.FrameFields fields, DiskPosition position, ulong _) => visitor(ref fields, position), interner, fingerprintKeys: false);
+
+    /// <summary>Scans like <see cref="Scan(SafeFileHandle, int, bool, FrameVisitor, StringInterner?)"/>, fingerprinting each keyed frame's payload for the visitor when <paramref name="fingerprintKeys"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
-    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, FrameVisitor visitor, StringInterner? interner = null)
+    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, KeyedFrameVisitor visitor, StringInterner? interner = null, bool fingerprintKeys = true)
     {
         long fileLength = RandomAccess.GetLength(handle);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
@@ -64,7 +71,7 @@ internal static class SegmentScanner
             int bufferLength = headerProbe;
             long frames = 0;
             long lastGlobal = -1; // of the last good frame
-            var batch = new List<(FrameFormat.FrameFields Fields, DiskPosition Position)>();
+            var batch = new List<(FrameFormat.FrameFields Fields, DiskPosition Position, ulong KeyFingerprint)>();
             long batchStart = -1;
             while (offset < fileLength)
             {
@@ -100,9 +107,10 @@ internal static class SegmentScanner
                         else
                         {
                             FrameFormat.FrameFields fields;
+                            ReadOnlyMemory<byte> payload;
                             try
                             {
-                                fields = FrameFormat.ReadBody(buffer.AsMemory(at + FrameFormat.FrameHeaderSize, (int)length), out _, interner);
+                                fields = FrameFormat.ReadBody(buffer.AsMemory(at + FrameFormat.FrameHeaderSize, (int)length), out payload, interner);
                             }
                             catch (Exception ex) when (ex is MessagePackSerializationException or FormatException or EndOfStreamException or OverflowException)
                             {
@@ -110,6 +118,9 @@ internal static class SegmentScanner
                             }
 
                             var position = new DiskPosition(segmentId, offset, frameLength);
+                            ulong keyFingerprint = fingerprintKeys && fields.IdempotencyKey is not null
+                                ? IdempotencyFingerprint.Compute(fields.Entity, fields.Kind, payload.Span) // now: the buffer is reused before a batch is visited
+                                : 0;
                             lastGlobal = fields.GlobalSequence;
                             if (batchStart >= 0 && fields.BatchRemaining != batch[^1].Fields.BatchRemaining - 1)
                             {
@@ -124,13 +135,13 @@ internal static class SegmentScanner
                                     batchStart = offset;
                                 }
 
-                                batch.Add((fields, position));
+                                batch.Add((fields, position, keyFingerprint));
                                 if (fields.BatchRemaining == 0)
                                 {
                                     for (int i = 0; i < batch.Count; i++)
                                     {
                                         FrameFormat.FrameFields held = batch[i].Fields;
-                                        visitor(ref held, batch[i].Position);
+                                        visitor(ref held, batch[i].Position, batch[i].KeyFingerprint);
                                     }
 
                                     frames += batch.Count;
@@ -140,7 +151,7 @@ internal static class SegmentScanner
                             }
                             else
                             {
-                                visitor(ref fields, position);
+                                visitor(ref fields, position, keyFingerprint);
                                 frames++;
                             }
 

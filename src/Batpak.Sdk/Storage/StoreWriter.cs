@@ -592,7 +592,7 @@ internal sealed class StoreWriter : IDisposable
                     ref Staged staged = ref staging[i];
                     if (staged.DuplicateOf < 0)
                     {
-                        _index.AddLocked(ref staged.Entry, staged.Coordinate.Entity, staged.Coordinate.Scope, staged.Receipt.Hash, staged.IdempotencyKey);
+                        _index.AddLocked(ref staged.Entry, staged.Coordinate.Entity, staged.Coordinate.Scope, staged.Receipt.Hash, staged.IdempotencyKey, staged.KeyFingerprint);
                         added++;
                     }
                 }
@@ -786,6 +786,62 @@ internal sealed class StoreWriter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Batch validation of event <paramref name="i"/>'s idempotency key: true when the event repeats the one that holds
+    /// the key (stored, staged in this write, or earlier in the batch); <see cref="IdempotencyConflictException"/>
+    /// when that event has another entity, kind or payload; false without a key or for a new key.
+    /// </summary>
+    private bool CheckKey(IReadOnlyList<EventData> events, int i)
+    {
+        EventData e = events[i];
+        string? key = e.Options?.IdempotencyKey;
+        if (key is null)
+        {
+            return false;
+        }
+
+        ulong fingerprint = IdempotencyFingerprint.Compute(e.Coordinate.Entity, e.Kind.Value, e.Payload.Span);
+        if (_pendingKeys.TryGetValue(key, out int first))
+        {
+            if (PendingKey(first).Check(key, e.Coordinate.Entity, e.Kind.Value, fingerprint) is { } conflict)
+            {
+                _failureAwaitsBatch = true;
+                throw conflict;
+            }
+
+            return true;
+        }
+
+        if (_index.TryGetIdempotentForWriter(key, out IdempotencyRecord stored))
+        {
+            return stored.Check(key, e.Coordinate.Entity, e.Kind.Value, fingerprint) is { } conflict ? throw conflict : true;
+        }
+
+        for (int j = 0; j < i; j++)
+        {
+            EventData earlier = events[j];
+            if (string.Equals(earlier.Options?.IdempotencyKey, key, StringComparison.Ordinal))
+            {
+                bool sameTarget = string.Equals(earlier.Coordinate.Entity, e.Coordinate.Entity, StringComparison.Ordinal) && earlier.Kind == e.Kind;
+                if (!sameTarget || !earlier.Payload.Span.SequenceEqual(e.Payload.Span))
+                {
+                    throw new IdempotencyConflictException(key, EventId.Empty, earlier.Coordinate.Entity, earlier.Kind, e.Coordinate.Entity, e.Kind, payloadDiffers: sameTarget);
+                }
+
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>What a repeat of the key held by staged entry <paramref name="index"/> (an event of this write) must match.</summary>
+    private IdempotencyRecord PendingKey(int index)
+    {
+        ref Staged staged = ref CollectionsMarshal.AsSpan(_staged)[index];
+        return new IdempotencyRecord(staged.Receipt, staged.Coordinate.Entity, staged.Entry.Kind, staged.KeyFingerprint);
+    }
+
     private bool IsRepeat(AppendOptions? options, IReadOnlyList<EventData> events, int i)
     {
         string? key = options?.IdempotencyKey;
@@ -843,7 +899,7 @@ internal sealed class StoreWriter : IDisposable
         {
             EventData e = events[i];
             AppendOptions options = e.Options ?? AppendOptions.Default;
-            if (IsRepeat(options, events, i))
+            if (CheckKey(events, i))
             {
                 continue;
             }
@@ -900,23 +956,37 @@ internal sealed class StoreWriter : IDisposable
     private bool Stage(WriteCommand command, int batchIndex, in Coordinate coordinate, EventKind eventKind, ReadOnlySpan<byte> payload, AppendOptions options, uint batchRemaining)
     {
         string? key = options.IdempotencyKey;
+        ulong keyFingerprint = 0;
         if (key is not null)
         {
+            keyFingerprint = IdempotencyFingerprint.Compute(coordinate.Entity, eventKind.Value, payload);
             if (_pendingKeys.TryGetValue(key, out int first))
             {
-                _staged.Add(new Staged(command, _staged[first].Receipt, default, first, batchIndex));
+                AppendReceipt pending = _staged[first].Receipt;
+                if (PendingKey(first).Check(key, coordinate.Entity, eventKind.Value, keyFingerprint) is { } conflict)
+                {
+                    _failureAwaitsBatch = true; // the event holding the key is not visible yet, and may never be
+                    throw conflict;
+                }
+
+                _staged.Add(new Staged(command, pending, default, first, batchIndex));
                 return false;
             }
 
-            if (_index.TryGetIdempotentForWriter(key, out AppendReceipt original))
+            if (_index.TryGetIdempotentForWriter(key, out IdempotencyRecord stored))
             {
+                if (stored.Check(key, coordinate.Entity, eventKind.Value, keyFingerprint) is { } conflict)
+                {
+                    throw conflict;
+                }
+
                 if (batchIndex < 0)
                 {
-                    command.Succeed(original);
+                    command.Succeed(stored.Receipt);
                 }
                 else
                 {
-                    command.BatchReceipts![batchIndex] = original;
+                    command.BatchReceipts![batchIndex] = stored.Receipt;
                 }
 
                 return false;
@@ -1029,7 +1099,7 @@ internal sealed class StoreWriter : IDisposable
         }
 
         var receipt = new AppendReceipt(id, fields.GlobalSequence, fields.EntitySequence, entry.Position, fields.Hash);
-        _staged.Add(new Staged(command, receipt, entry, -1, batchIndex, coordinate, key));
+        _staged.Add(new Staged(command, receipt, entry, -1, batchIndex, coordinate, key, keyFingerprint));
         return true;
     }
 
@@ -1120,8 +1190,9 @@ internal sealed class StoreWriter : IDisposable
         }
     }
 
-    private struct Staged(WriteCommand command, AppendReceipt receipt, IndexEntry entry, int duplicateOf, int batchIndex, in Coordinate coordinate = default, string? idempotencyKey = null)
+    private struct Staged(WriteCommand command, AppendReceipt receipt, IndexEntry entry, int duplicateOf, int batchIndex, in Coordinate coordinate = default, string? idempotencyKey = null, ulong keyFingerprint = 0)
     {
+        public readonly ulong KeyFingerprint = keyFingerprint; // IdempotencyFingerprint of a keyed event
         public readonly WriteCommand Command = command;
         public bool CompletesCommand; // the command's last entry: the publish loop (or the failure path) answers it here
         public readonly Coordinate Coordinate = coordinate;

@@ -1270,6 +1270,7 @@ public sealed class EventStore : IEventStore
         public const int Size = 2048;
         public FrameFormat.FrameFields[]? Frames = System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Rent(Size);
         public DiskPosition[]? Positions = System.Buffers.ArrayPool<DiskPosition>.Shared.Rent(Size);
+        public ulong[]? KeyFingerprints = System.Buffers.ArrayPool<ulong>.Shared.Rent(Size); // 0 for frames without a key
         public int Count;
         public SegmentScanner.ScanResult? SegmentDone;
         public Exception? Error;
@@ -1280,8 +1281,10 @@ public sealed class EventStore : IEventStore
             {
                 System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Return(Frames, clearArray: true);
                 System.Buffers.ArrayPool<DiskPosition>.Shared.Return(Positions!);
+                System.Buffers.ArrayPool<ulong>.Shared.Return(KeyFingerprints!);
                 Frames = null;
                 Positions = null;
+                KeyFingerprints = null;
             }
         }
     }
@@ -1300,10 +1303,11 @@ public sealed class EventStore : IEventStore
                     handle,
                     ids[i],
                     isLast: false,
-                    (ref FrameFormat.FrameFields fields, DiskPosition position) =>
+                    (ref FrameFormat.FrameFields fields, DiskPosition position, ulong keyFingerprint) =>
                     {
                         chunk.Frames![chunk.Count] = fields;
                         chunk.Positions![chunk.Count] = position;
+                        chunk.KeyFingerprints![chunk.Count] = keyFingerprint;
                         if (++chunk.Count == SealedChunk.Size)
                         {
                             output.Add(chunk);
@@ -1350,7 +1354,7 @@ public sealed class EventStore : IEventStore
         long truncatedBytes = 0;
         long truncatedAt = -1;
         string? reason = null;
-        SegmentScanner.FrameVisitor visitor = AddRecovered;
+        SegmentScanner.KeyedFrameVisitor visitor = AddRecovered;
         SegmentScanner.ScanResult? lastSealed = null;
         var interner = new StringInterner(); // one string per entity and scope name, not one per frame
         lock (_index.SyncRoot)
@@ -1379,7 +1383,7 @@ public sealed class EventStore : IEventStore
                                 _index.PrefetchLocked(chunk.Frames![f + PrefetchDistance].EventId);
                             }
 
-                            AddRecovered(ref chunk.Frames![f], chunk.Positions![f]);
+                            AddRecovered(ref chunk.Frames![f], chunk.Positions![f], chunk.KeyFingerprints![f]);
                         }
 
                         chunk.Return();
@@ -1465,7 +1469,7 @@ public sealed class EventStore : IEventStore
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
-    private void AddRecovered(ref FrameFormat.FrameFields fields, DiskPosition position)
+    private void AddRecovered(ref FrameFormat.FrameFields fields, DiskPosition position, ulong keyFingerprint)
     {
         if (fields.GlobalSequence < _index.NextGlobalSequence)
         {
@@ -1503,6 +1507,6 @@ public sealed class EventStore : IEventStore
             Kind = fields.Kind,
             Flags = fields.Flags,
         };
-        _index.AddLocked(ref entry, fields.Entity, fields.Scope, fields.Hash, fields.IdempotencyKey);
+        _index.AddLocked(ref entry, fields.Entity, fields.Scope, fields.Hash, fields.IdempotencyKey, keyFingerprint);
     }
 }
