@@ -73,7 +73,7 @@ public sealed class CommandReuseTests(ITestOutputHelper output)
         long appends = 0;
         var clock = Stopwatch.StartNew();
 
-        Thread[] workers = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        Thread[] workers = Enumerable.Range(0, Threads).Select(t => Background(() =>
         {
             var random = new Random(seed + t);
             try
@@ -96,7 +96,7 @@ public sealed class CommandReuseTests(ITestOutputHelper output)
             {
                 errors.Enqueue($"thread {t}: {ex}");
             }
-        }) { IsBackground = true }).ToArray();
+        })).ToArray();
 
         foreach (Thread worker in workers)
         {
@@ -170,4 +170,6 @@ public sealed class CommandReuseTests(ITestOutputHelper output)
         Assert.Equal(appends, storedCount);
         Assert.True(store.VerifyAll().IsValid);
     }
+
+    private static Thread Background(ThreadStart body) => new(body) { IsBackground = true };
 }

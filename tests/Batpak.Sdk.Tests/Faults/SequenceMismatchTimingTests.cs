@@ -69,7 +69,7 @@ public sealed class SequenceMismatchTimingTests(ITestOutputHelper output)
         var errors = new ConcurrentQueue<string>();
         long mismatches = 0;
         long appended = 0;
-        Thread[] threads = Enumerable.Range(0, 6).Select(t => new Thread(() =>
+        Thread[] threads = Enumerable.Range(0, 6).Select(t => Background(() =>
         {
             try
             {
@@ -96,7 +96,7 @@ public sealed class SequenceMismatchTimingTests(ITestOutputHelper output)
             {
                 errors.Enqueue(ex.ToString());
             }
-        }) { IsBackground = true }).ToArray();
+        })).ToArray();
         foreach (Thread thread in threads)
         {
             thread.Start();
@@ -164,4 +164,6 @@ public sealed class SequenceMismatchTimingTests(ITestOutputHelper output)
         store.Writer.FaultInjector = null;
         return (winner, lost);
     }
+
+    private static Thread Background(ThreadStart body) => new(body) { IsBackground = true };
 }
