@@ -221,3 +221,70 @@ public sealed class EventNotFoundException : BatpakException
     /// <summary>The id that was asked for.</summary>
     public EventId EventId { get; }
 }
+
+/// <summary>
+/// An append reused an idempotency key that already belongs to a different event: another entity, another kind or
+/// another payload. Repeating a key with the same entity, kind and payload returns the original receipt instead;
+/// this exception means the caller would otherwise lose the second event without a signal. Nothing is appended.
+/// </summary>
+public sealed class IdempotencyConflictException : BatpakException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="idempotencyKey">The reused key.</param>
+    /// <param name="originalEventId">The event the key belongs to.</param>
+    /// <param name="originalEntity">That event's entity.</param>
+    /// <param name="originalKind">That event's kind.</param>
+    /// <param name="entity">The entity of the refused append.</param>
+    /// <param name="kind">The kind of the refused append.</param>
+    /// <param name="payloadDiffers">Whether the payloads differ (compared only when entity and kind are the same).</param>
+    public IdempotencyConflictException(string idempotencyKey, EventId originalEventId, string originalEntity, EventKind originalKind, string entity, EventKind kind, bool payloadDiffers)
+        : base(Describe(idempotencyKey, originalEventId, originalEntity, originalKind, entity, kind, payloadDiffers))
+    {
+        IdempotencyKey = idempotencyKey;
+        OriginalEventId = originalEventId;
+        OriginalEntity = originalEntity;
+        OriginalKind = originalKind;
+        Entity = entity;
+        Kind = kind;
+        PayloadDiffers = payloadDiffers;
+    }
+
+    /// <summary>The reused idempotency key.</summary>
+    public string IdempotencyKey { get; }
+
+    /// <summary>
+    /// The id of the event that holds the key: a stored one, or one of another append in the same write. <see cref="EventId.Empty"/>
+    /// when it is an earlier event of the same refused batch (it never got an id).
+    /// </summary>
+    public EventId OriginalEventId { get; }
+
+    /// <summary>The entity of the event that holds the key.</summary>
+    public string OriginalEntity { get; }
+
+    /// <summary>The kind of the event that holds the key.</summary>
+    public EventKind OriginalKind { get; }
+
+    /// <summary>The entity the refused append named.</summary>
+    public string Entity { get; }
+
+    /// <summary>The kind the refused append named.</summary>
+    public EventKind Kind { get; }
+
+    /// <summary>
+    /// <see langword="true"/> when entity and kind match and the payload does not (compared by a 64-bit fingerprint);
+    /// <see langword="false"/> when the entity or kind differ, in which case the payloads are not compared.
+    /// </summary>
+    public bool PayloadDiffers { get; }
+
+    private static string Describe(string key, EventId originalId, string originalEntity, EventKind originalKind, string entity, EventKind kind, bool payloadDiffers)
+    {
+        string differs = !string.Equals(entity, originalEntity, StringComparison.Ordinal)
+            ? $"entity \"{entity}\" instead of \"{originalEntity}\""
+            : kind != originalKind
+                ? $"kind {kind} instead of {originalKind}"
+                : payloadDiffers ? "another payload" : "nothing that differs";
+        string holder = originalId.IsEmpty ? "an earlier event of this batch" : $"event {originalId}";
+        return $"Idempotency key \"{key}\" already belongs to {holder} (entity \"{originalEntity}\", kind {originalKind}); this append has {differs}. "
+            + "A repeat must carry the same entity, kind and payload (it then returns the original receipt); a different event needs a new key.";
+    }
+}

@@ -35,6 +35,7 @@ internal sealed class FileHandleCache : IDisposable
     private Node? _head; // most recently used
     private Node? _tail; // least recently used
     private Node?[] _bySegment = []; // the cached nodes by segment id, for lock-free hits; replaced (never shrunk in place) under _lock
+    private const int MaxFastSegmentId = 1 << 22; // caps that array at 32 MiB: a huge id (up to int.MaxValue) must not size it
     private long _opens;
     private bool _disposed;
 
@@ -136,9 +137,9 @@ internal sealed class FileHandleCache : IDisposable
         Node?[] bySegment = _bySegment;
         if (segmentId >= bySegment.Length)
         {
-            if (node is null)
+            if (node is null || segmentId >= MaxFastSegmentId)
             {
-                return;
+                return; // ids past the array's cap are served by the dictionary (RentSlow)
             }
 
             Node?[] grown = new Node?[Math.Max(segmentId + 1, bySegment.Length * 2)];

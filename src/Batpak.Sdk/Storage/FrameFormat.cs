@@ -52,18 +52,35 @@ internal static partial class FrameFormat
         BatchRemaining = 18,
     }
 
+    /// <summary>
+    /// The file name of a segment: its id in at least six digits (<c>000042.fbat</c>, <c>1000000.fbat</c>), so
+    /// every name of the first 999,999 segments is unchanged. Ids are <see cref="int"/>s; the writer refuses to
+    /// rotate past <see cref="int.MaxValue"/> rather than overflow (see <c>StoreWriter.Rotate</c>).
+    /// </summary>
     public static string SegmentFileName(int segmentId) => segmentId.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension;
 
-    /// <summary>Parses <c>000042.fbat</c> to 42; false for any other name.</summary>
+    /// <summary>
+    /// Parses a name <see cref="SegmentFileName"/> writes (<c>000042.fbat</c> to 42, <c>1000000.fbat</c> to
+    /// 1,000,000); false for any other name, including other spellings of an id (<c>0000042.fbat</c>).
+    /// </summary>
     public static bool TryParseSegmentFileName(string fileName, out int segmentId)
     {
         segmentId = 0;
-        if (fileName.Length != 6 + SegmentExtension.Length || !fileName.EndsWith(SegmentExtension, StringComparison.Ordinal))
+        int digits = fileName.Length - SegmentExtension.Length;
+        if (digits < 6 || digits > 10 || !fileName.EndsWith(SegmentExtension, StringComparison.Ordinal))
         {
             return false;
         }
 
-        return int.TryParse(fileName.AsSpan(0, 6), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out segmentId) && segmentId > 0;
+        // Only the one spelling (no extra leading zeros), so two files can never name the same id.
+        if (!int.TryParse(fileName.AsSpan(0, digits), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int parsed)
+            || parsed <= 0 || !string.Equals(SegmentFileName(parsed), fileName, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        segmentId = parsed;
+        return true;
     }
 
     /// <summary>The fields of one frame, as encoded; strings and payload are references, not copies, when decoded with spans.</summary>

@@ -22,6 +22,9 @@ internal static class SegmentScanner
 
     public delegate void FrameVisitor(ref FrameFormat.FrameFields fields, DiskPosition position);
 
+    /// <summary>A visitor that also gets, for a frame with an idempotency key, its <see cref="IdempotencyFingerprint"/> (0 for other frames).</summary>
+    public delegate void KeyedFrameVisitor(ref FrameFormat.FrameFields fields, DiskPosition position, ulong keyFingerprint);
+
     /// <summary>The outcome of a scan.</summary>
     /// <param name="ValidEnd">The offset just past the last good frame.</param>
     /// <param name="Frames">Good event frames seen.</param>
@@ -31,17 +34,22 @@ internal static class SegmentScanner
     /// <param name="Compaction">The compaction record that opens a compaction output, or null.</param>
     public readonly record struct ScanResult(long ValidEnd, long Frames, string? TruncationReason, FrameFormat.SegmentHeader? Header, SegmentRecords.Seal? Seal = null, SegmentRecords.CompactionRecord? Compaction = null);
 
+    /// <summary>Scans a segment without fingerprinting keyed frames; see the keyed overload.</summary>
+    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, FrameVisitor visitor, StringInterner? interner = null, byte[]? chainKey = null, Action<SegmentRecords.CompactionRecord>? onCompaction = null, bool sealOptional = false) =>
+        Scan(handle, segmentId, isLast, (ref FrameFormat.FrameFields fields, DiskPosition position, ulong _) => visitor(ref fields, position), interner, chainKey, onCompaction, sealOptional, fingerprintKeys: false);
+
     /// <summary>Scans a segment; see the class remarks.</summary>
     /// <param name="handle">The segment file.</param>
     /// <param name="segmentId">Its id (the file name's).</param>
     /// <param name="isLast">True for the active segment: a torn tail is reported, not an error, and no seal is required.</param>
-    /// <param name="visitor">Gets every event frame, in file order (a batch's frames once the batch is complete).</param>
+    /// <param name="visitor">Gets every event frame, in file order (a batch's frames once the batch is complete), with the <see cref="IdempotencyFingerprint"/> of a keyed frame (0 for other frames, or when <paramref name="fingerprintKeys"/> is off).</param>
     /// <param name="interner">Interns entity and scope names.</param>
     /// <param name="chainKey">The store's chain key: verifies compaction-record MACs.</param>
     /// <param name="onCompaction">Gets the segment's compaction record, before any of its event frames.</param>
     /// <param name="sealOptional">Lets a sealed segment end without its seal (a crash while rotating, before the seal was written).</param>
+    /// <param name="fingerprintKeys">Whether keyed frames are fingerprinted for the visitor.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
-    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, FrameVisitor visitor, StringInterner? interner = null, byte[]? chainKey = null, Action<SegmentRecords.CompactionRecord>? onCompaction = null, bool sealOptional = false)
+    public static ScanResult Scan(SafeFileHandle handle, int segmentId, bool isLast, KeyedFrameVisitor visitor, StringInterner? interner, byte[]? chainKey, Action<SegmentRecords.CompactionRecord>? onCompaction = null, bool sealOptional = false, bool fingerprintKeys = true)
     {
         long fileLength = RandomAccess.GetLength(handle);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
@@ -82,7 +90,7 @@ internal static class SegmentScanner
             int bufferLength = headerProbe;
             long frames = 0;
             long lastGlobal = -1; // of the last good frame
-            var batch = new List<(FrameFormat.FrameFields Fields, DiskPosition Position)>();
+            var batch = new List<(FrameFormat.FrameFields Fields, DiskPosition Position, ulong KeyFingerprint)>();
             long batchStart = -1;
             while (offset < fileLength)
             {
@@ -141,6 +149,9 @@ internal static class SegmentScanner
 
                             var position = new DiskPosition(segmentId, offset, frameLength);
                             records.CheckEvent(ref fields, payload.Length, offset);
+                            ulong keyFingerprint = fingerprintKeys && fields.IdempotencyKey is not null
+                                ? IdempotencyFingerprint.Compute(fields.Entity, fields.Kind, payload.Span) // now: the buffer is reused before a batch is visited
+                                : 0;
                             lastGlobal = fields.GlobalSequence;
                             if (batchStart >= 0 && fields.BatchRemaining != batch[^1].Fields.BatchRemaining - 1)
                             {
@@ -155,13 +166,13 @@ internal static class SegmentScanner
                                     batchStart = offset;
                                 }
 
-                                batch.Add((fields, position));
+                                batch.Add((fields, position, keyFingerprint));
                                 if (fields.BatchRemaining == 0)
                                 {
                                     for (int i = 0; i < batch.Count; i++)
                                     {
                                         FrameFormat.FrameFields held = batch[i].Fields;
-                                        visitor(ref held, batch[i].Position);
+                                        visitor(ref held, batch[i].Position, batch[i].KeyFingerprint);
                                     }
 
                                     frames += batch.Count;
@@ -171,7 +182,7 @@ internal static class SegmentScanner
                             }
                             else
                             {
-                                visitor(ref fields, position);
+                                visitor(ref fields, position, keyFingerprint);
                                 frames++;
                             }
 

@@ -87,7 +87,7 @@ internal sealed partial class StoreIndex
         RememberDropped(dropped);
         if (dropped.IdempotencyKey is not null)
         {
-            _idempotency[dropped.IdempotencyKey] = new AppendReceipt(dropped.EventId, dropped.GlobalSequence, dropped.EntitySequence, default, dropped.Hash);
+            AddIdempotencyLocked(dropped.IdempotencyKey, new AppendReceipt(dropped.EventId, dropped.GlobalSequence, dropped.EntitySequence, default, dropped.Hash), dropped.Entity, dropped.Kind, dropped.Fingerprint);
         }
     }
 

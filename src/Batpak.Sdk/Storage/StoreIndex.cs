@@ -78,7 +78,7 @@ internal sealed unsafe partial class StoreIndex : IDisposable
     private readonly List<NativeIntList> _scopePositions = new();
     private readonly Dictionary<ushort, NativeIntList> _byKind = new();
     private readonly Dictionary<EventId, List<int>> _byCorrelation = new(); // non-root events only
-    private readonly Dictionary<string, AppendReceipt> _idempotency = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
     // Entries live in fixed-size chunks of native memory: growing never copies (no latency spike, nothing for the GC
     // to scan or compact), and a position maps to (chunk, slot) with a shift and a mask.
     private const int ChunkShift = 14;
@@ -156,9 +156,9 @@ internal sealed unsafe partial class StoreIndex : IDisposable
                 entry.Deleted = true;
                 _deleted++;
                 _byId.Remove(id);
-                if (key is not null && _idempotency.TryGetValue(key, out AppendReceipt original))
+                if (key is not null && _idempotency.TryGetValue(key, out IdempotencyRecord original))
                 {
-                    _idempotency[key] = original with { Position = default }; // the key outlives the event (its compaction record keeps it)
+                    _idempotency[key] = original with { Receipt = original.Receipt with { Position = default } }; // the key outlives the event (its compaction record keeps it)
                 }
             }
         }
@@ -201,12 +201,25 @@ internal sealed unsafe partial class StoreIndex : IDisposable
     /// <summary>Writer-side: the entity's stream, or null. Safe without the lock only on the writer thread.</summary>
     public EntityStream? FindEntityForWriter(string entity) => _entities.GetValueOrDefault(entity);
 
-    /// <summary>Writer-side: an idempotency key's original receipt.</summary>
-    public bool TryGetIdempotentForWriter(string key, out AppendReceipt receipt) => _idempotency.TryGetValue(key, out receipt);
+    /// <summary>Writer-side: what the index holds for an idempotency key (the original receipt, and what a repeat must match).</summary>
+    public bool TryGetIdempotentForWriter(string key, out IdempotencyRecord record) => _idempotency.TryGetValue(key, out record);
 
-    /// <summary>Adds one event. The caller holds <see cref="SyncRoot"/> (a batch takes it once).</summary>
+    /// <summary>
+    /// Registers an idempotency key: a later append with the key gets <paramref name="receipt"/> when its entity,
+    /// kind and <see cref="IdempotencyFingerprint"/> match, else <see cref="IdempotencyConflictException"/>. Called
+    /// by <see cref="AddLocked"/>, and by recovery for a key whose event is no longer in the index. The caller holds
+    /// <see cref="SyncRoot"/>; a key registered again replaces the earlier record.
+    /// </summary>
+    public void AddIdempotencyLocked(string key, in AppendReceipt receipt, string entity, ushort kind, ulong fingerprint)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        ThrowIfFreed();
+        _idempotency[key] = new IdempotencyRecord(receipt, entity, kind, fingerprint);
+    }
+
+    /// <summary>Adds one event (with its idempotency key and <see cref="IdempotencyFingerprint"/>, when it has a key). The caller holds <see cref="SyncRoot"/> (a batch takes it once).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
-    public void AddLocked(ref IndexEntry entry, string entity, string scope, EventHash hash, string? idempotencyKey)
+    public void AddLocked(ref IndexEntry entry, string entity, string scope, EventHash hash, string? idempotencyKey, ulong keyFingerprint)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         ThrowIfFreed();
@@ -261,7 +274,7 @@ internal sealed unsafe partial class StoreIndex : IDisposable
 
         if (idempotencyKey is not null)
         {
-            _idempotency[idempotencyKey] = new AppendReceipt(entry.Id, entry.GlobalSequence, entry.EntitySequence, entry.Position, hash);
+            AddIdempotencyLocked(idempotencyKey, new AppendReceipt(entry.Id, entry.GlobalSequence, entry.EntitySequence, entry.Position, hash), stream.Name, entry.Kind, keyFingerprint);
         }
 
         if (entry.GlobalSequence >= NextGlobalSequence)

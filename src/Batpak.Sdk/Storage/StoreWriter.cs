@@ -42,7 +42,18 @@ internal sealed class StoreWriter : IDisposable
     private readonly List<Staged> _staged = new();
     private readonly List<WriteCommand> _controls = new();
     private int _cursor; // index in _batch of the next command to stage; commands past it are untouched
-    private WriteCommand? _staging; // the command being staged: before _cursor, and maybe not yet in _staged
+    // Completion bookkeeping: every command of a batch is completed exactly once (a synchronous caller reuses its
+    // command as soon as it is answered, so a second reply would complete its next use). A command with staged
+    // events is completed at its last staged entry (Staged.CompletesCommand); one answered during staging has none.
+    private WriteCommand? _staging; // the command being staged: not yet answered, and with no completing entry
+    private int _answered; // entries of _staged whose commands were answered by the publish loop
+    private int _controlsRun; // entries of _controls already answered
+    private bool _stagingAborted; // a batch failed after part of it was staged: the batch is failed as a whole
+    // A check that failed against events of this batch (a CAS that saw another command's staged event) is reported
+    // only once the batch's outcome is known: after publishing, its Actual is visible; if the write fails, it never
+    // existed, so the command gets the batch's WriterCrashedException instead.
+    private readonly List<(WriteCommand Command, Exception Error)> _deferred = new();
+    private bool _failureAwaitsBatch; // set by a check that fails against this batch's staged events
     private readonly Dictionary<string, (long Sequence, EventHash Hash)> _pendingEntities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _validationSequences = new(StringComparer.Ordinal);
     private long _batchNumber; // stamps EntityStream.Pending*: values of another batch are stale
@@ -180,7 +191,15 @@ internal sealed class StoreWriter : IDisposable
             _closed = true; // a combining caller that raced with Dispose now fails instead of writing
             if (_fault is null && _unsynced > 0)
             {
-                SyncSegment();
+                try
+                {
+                    SyncSegment();
+                }
+                catch (IOException ex)
+                {
+                    _fault = ex; // Dispose goes on closing files; the unsynced tail is what a crash would leave
+                    _telemetry?.WriterFaulted(ex);
+                }
             }
         }
     }
@@ -341,26 +360,28 @@ internal sealed class StoreWriter : IDisposable
         {
             WriterCrashedException crashed = Crashed(ex);
 
-            // A failure inside staging (a rotation that could not create the next segment) leaves the command being
-            // staged neither staged nor past the cursor: fail it here, unless some of its events were staged (the
-            // loop below fails it then). Checked before that loop, which may hand the command back to its caller.
-            WriteCommand? inFlight = _staging;
+            // Each unanswered command is failed once: a command answered already (a failed check, an idempotent
+            // repeat, a reply of the publish loop) is not touched again, as its caller may be reusing it.
+            Span<Staged> staged = CollectionsMarshal.AsSpan(_staged);
+            for (int i = _answered; i < staged.Length; i++)
+            {
+                if (staged[i].CompletesCommand)
+                {
+                    staged[i].Command.Fail(crashed);
+                }
+            }
+
+            _staging?.Fail(crashed); // the command whose staging (or the rotation it started) threw
             _staging = null;
-            if (inFlight is not null && !_staged.Exists(s => ReferenceEquals(s.Command, inFlight)))
+            foreach ((WriteCommand command, _) in _deferred)
             {
-                inFlight.Fail(crashed);
+                command.Fail(crashed); // checked against events that will never exist: not appended, can be retried
             }
 
-            // Commands completed during staging (validation failures, idempotent repeats) are not touched again:
-            // their callers may already be reusing them.
-            foreach (Staged staged in _staged)
+            _deferred.Clear();
+            for (int i = _controlsRun; i < _controls.Count; i++)
             {
-                staged.Command.Fail(crashed);
-            }
-
-            foreach (WriteCommand control in _controls)
-            {
-                control.Fail(crashed);
+                _controls[i].Fail(crashed);
             }
 
             for (int i = _cursor; i < _batch.Count; i++)
@@ -421,7 +442,7 @@ internal sealed class StoreWriter : IDisposable
     {
         DateTimeOffset now = _time.GetUtcNow();
         _restarts.RemoveAll(t => now - t > _options.WriterRestartWindow);
-        if (_restarts.Count >= _options.WriterRestartLimit || cause is not (IOException or UnauthorizedAccessException))
+        if (_restarts.Count >= _options.WriterRestartLimit || (cause is not (IOException or UnauthorizedAccessException) && !_stagingAborted))
         {
             return false;
         }
@@ -432,14 +453,26 @@ internal sealed class StoreWriter : IDisposable
             {
                 EnsureDirectoryHeld?.Invoke();
                 _segment.Dispose();
-                foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
-                {
-                    if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int id) && id > _batchStartSegment)
-                    {
-                        File.Delete(file);
-                    }
-                }
+            }
 
+            // Every segment past the batch's first: the ones it created, and a file a failed rotation left behind.
+            bool deleted = false;
+            foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
+            {
+                if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int id) && id > _batchStartSegment)
+                {
+                    File.Delete(file);
+                    deleted = true;
+                }
+            }
+
+            if (deleted)
+            {
+                NativeFile.SyncDirectory(_directory);
+            }
+
+            if (_segmentId != _batchStartSegment)
+            {
                 _segment = File.OpenHandle(Path.Combine(_directory, FrameFormat.SegmentFileName(_batchStartSegment)), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
                 _segmentId = _batchStartSegment;
             }
@@ -500,6 +533,10 @@ internal sealed class StoreWriter : IDisposable
         _batchNumber++;
         _pendingKeys.Clear();
         _controls.Clear();
+        _answered = 0;
+        _controlsRun = 0;
+        _stagingAborted = false;
+        _deferred.Clear();
         bool durable = false;
 
         for (_cursor = 0; _cursor < _batch.Count;)
@@ -511,20 +548,35 @@ internal sealed class StoreWriter : IDisposable
                 continue;
             }
 
+            int stagedBefore = _staged.Count;
             _staging = command;
+            _failureAwaitsBatch = false;
             try
             {
                 if (command.Kind == CommandKind.AppendBatch ? StageBatch(command) : Stage(command))
                 {
                     durable |= command.Durable;
                 }
+
+                if (_staged.Count > stagedBefore)
+                {
+                    CollectionsMarshal.AsSpan(_staged)[^1].CompletesCommand = true; // a command's entries are contiguous
+                }
             }
             catch (Exception ex) when (ex is BatpakException or ArgumentException)
             {
-                command.Fail(ex);
+                Debug.Assert(_staged.Count == stagedBefore, "a check failed after part of a command was staged");
+                if (_failureAwaitsBatch)
+                {
+                    _deferred.Add((command, ex));
+                }
+                else
+                {
+                    command.Fail(ex);
+                }
             }
 
-            _staging = null;
+            _staging = null; // answered (a check failed, or an idempotent repeat), or answered at its last entry
         }
 
         if (_buffer.WrittenCount > 0)
@@ -557,7 +609,7 @@ internal sealed class StoreWriter : IDisposable
                     ref Staged staged = ref staging[i];
                     if (staged.DuplicateOf < 0)
                     {
-                        _index.AddLocked(ref staged.Entry, staged.Coordinate.Entity, staged.Coordinate.Scope, staged.Receipt.Hash, staged.IdempotencyKey);
+                        _index.AddLocked(ref staged.Entry, staged.Coordinate.Entity, staged.Coordinate.Scope, staged.Receipt.Hash, staged.IdempotencyKey, staged.KeyFingerprint);
                         added++;
                     }
                 }
@@ -566,32 +618,37 @@ internal sealed class StoreWriter : IDisposable
             _telemetry?.Appended(added);
 
             _onCommitted?.Invoke();
-            foreach (Staged staged in _staged)
+            Span<Staged> published = CollectionsMarshal.AsSpan(_staged);
+            for (int i = 0; i < published.Length; i++)
             {
-                if (staged.BatchIndex < 0)
-                {
-                    staged.Command.Succeed(staged.Receipt);
-                }
-                else
+                ref Staged staged = ref published[i];
+                if (staged.BatchIndex >= 0)
                 {
                     staged.Command.BatchReceipts![staged.BatchIndex] = staged.Receipt;
                 }
-            }
 
-            foreach (Staged staged in _staged)
-            {
-                if (staged.BatchIndex >= 0)
+                if (staged.CompletesCommand)
                 {
-                    staged.Command.Succeed(default); // once per command: later calls are no-ops
+                    // A single append's only entry, or a batch's last one (its earlier receipts are in place by now).
+                    staged.Command.Succeed(staged.BatchIndex < 0 ? staged.Receipt : default);
                 }
+
+                _answered = i + 1;
             }
 
             _staged.Clear();
         }
 
-        foreach (WriteCommand control in _controls)
+        while (_deferred.Count > 0)
         {
-            RunControl(control);
+            (WriteCommand command, Exception error) = _deferred[^1];
+            _deferred.RemoveAt(_deferred.Count - 1);
+            command.Fail(error); // the events it was checked against are visible now
+        }
+
+        for (; _controlsRun < _controls.Count; _controlsRun++)
+        {
+            RunControl(_controls[_controlsRun]);
         }
 
         _controls.Clear();
@@ -632,13 +689,20 @@ internal sealed class StoreWriter : IDisposable
 
     private void CopyTo(string destination)
     {
-        for (int id = 1; id <= _segmentId; id++)
+        // The live segments from the directory, not every id from 1: ids can be large (compaction leaves gaps below).
+        var ids = new List<int>();
+        foreach (string file in Directory.EnumerateFiles(_directory, "*" + FrameFormat.SegmentExtension))
+        {
+            if (FrameFormat.TryParseSegmentFileName(Path.GetFileName(file), out int found) && found <= _segmentId)
+            {
+                ids.Add(found);
+            }
+        }
+
+        ids.Sort();
+        foreach (int id in ids)
         {
             string source = Path.Combine(_directory, FrameFormat.SegmentFileName(id));
-            if (!File.Exists(source))
-            {
-                continue; // below the lowest live segment (compacted away)
-            }
 
             string target = Path.Combine(destination, FrameFormat.SegmentFileName(id));
             if (id < _segmentId)
@@ -704,12 +768,25 @@ internal sealed class StoreWriter : IDisposable
                 framesLeft += IsRepeat(events[i].Options, events, i) ? 0 : 1;
             }
 
+            int bufferedBefore = _buffer.WrittenCount;
             for (int i = 0; i < events.Count; i++)
             {
                 EventData e = events[i];
                 bool repeat = IsRepeat(e.Options, events, i);
                 uint remaining = repeat ? 0 : (uint)(--framesLeft);
-                wroteAny |= Stage(command, i, e.Coordinate, e.Kind, e.Payload.Span, e.Options ?? AppendOptions.Default, remaining);
+                try
+                {
+                    FaultInjector?.Invoke("stage");
+                    wroteAny |= Stage(command, i, e.Coordinate, e.Kind, e.Payload.Span, e.Options ?? AppendOptions.Default, remaining);
+                }
+                catch (Exception ex) when (_staged.Count > stagedBefore || _buffer.WrittenCount > bufferedBefore)
+                {
+                    // ValidateBatch checked everything Stage checks, so this is a bug; but the batch is half staged
+                    // (frames encoded, sequences taken). Failing only this command would write that half: fail the
+                    // whole write instead (nothing of it is on disk yet), and let the restart reset the writer.
+                    _stagingAborted = true;
+                    throw new InvalidOperationException($"Event {i} of an atomic batch of {events.Count} failed after {_staged.Count - stagedBefore} of its events were staged ({ex.Message}); the write is abandoned so no part of the batch is stored.", ex);
+                }
             }
 
             if (_staged.Count == stagedBefore)
@@ -724,6 +801,62 @@ internal sealed class StoreWriter : IDisposable
         {
             _inBatch = false;
         }
+    }
+
+    /// <summary>
+    /// Batch validation of event <paramref name="i"/>'s idempotency key: true when the event repeats the one that holds
+    /// the key (stored, staged in this write, or earlier in the batch); <see cref="IdempotencyConflictException"/>
+    /// when that event has another entity, kind or payload; false without a key or for a new key.
+    /// </summary>
+    private bool CheckKey(IReadOnlyList<EventData> events, int i)
+    {
+        EventData e = events[i];
+        string? key = e.Options?.IdempotencyKey;
+        if (key is null)
+        {
+            return false;
+        }
+
+        ulong fingerprint = IdempotencyFingerprint.Compute(e.Coordinate.Entity, e.Kind.Value, e.Payload.Span);
+        if (_pendingKeys.TryGetValue(key, out int first))
+        {
+            if (PendingKey(first).Check(key, e.Coordinate.Entity, e.Kind.Value, fingerprint) is { } conflict)
+            {
+                _failureAwaitsBatch = true;
+                throw conflict;
+            }
+
+            return true;
+        }
+
+        if (_index.TryGetIdempotentForWriter(key, out IdempotencyRecord stored))
+        {
+            return stored.Check(key, e.Coordinate.Entity, e.Kind.Value, fingerprint) is { } conflict ? throw conflict : true;
+        }
+
+        for (int j = 0; j < i; j++)
+        {
+            EventData earlier = events[j];
+            if (string.Equals(earlier.Options?.IdempotencyKey, key, StringComparison.Ordinal))
+            {
+                bool sameTarget = string.Equals(earlier.Coordinate.Entity, e.Coordinate.Entity, StringComparison.Ordinal) && earlier.Kind == e.Kind;
+                if (!sameTarget || !earlier.Payload.Span.SequenceEqual(e.Payload.Span))
+                {
+                    throw new IdempotencyConflictException(key, EventId.Empty, earlier.Coordinate.Entity, earlier.Kind, e.Coordinate.Entity, e.Kind, payloadDiffers: sameTarget);
+                }
+
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>What a repeat of the key held by staged entry <paramref name="index"/> (an event of this write) must match.</summary>
+    private IdempotencyRecord PendingKey(int index)
+    {
+        ref Staged staged = ref CollectionsMarshal.AsSpan(_staged)[index];
+        return new IdempotencyRecord(staged.Receipt, staged.Coordinate.Entity, staged.Entry.Kind, staged.KeyFingerprint);
     }
 
     private bool IsRepeat(AppendOptions? options, IReadOnlyList<EventData> events, int i)
@@ -783,7 +916,7 @@ internal sealed class StoreWriter : IDisposable
         {
             EventData e = events[i];
             AppendOptions options = e.Options ?? AppendOptions.Default;
-            if (IsRepeat(options, events, i))
+            if (CheckKey(events, i))
             {
                 continue;
             }
@@ -796,6 +929,7 @@ internal sealed class StoreWriter : IDisposable
 
             if (options.ExpectedSequence is long expected && expected != last)
             {
+                _failureAwaitsBatch = IsStagedInThisBatch(entity);
                 throw new SequenceMismatchException(entity, expected, last);
             }
 
@@ -825,6 +959,10 @@ internal sealed class StoreWriter : IDisposable
         return _pendingEntities.TryGetValue(entity, out (long Sequence, EventHash Hash) pending) ? pending : (-1, EventHash.Zero);
     }
 
+    /// <summary>Whether another command of the batch in progress staged an event of <paramref name="entity"/> (not visible to readers yet).</summary>
+    private bool IsStagedInThisBatch(string entity) =>
+        _index.FindEntityForWriter(entity) is { } stream ? stream.PendingBatch == _batchNumber : _pendingEntities.ContainsKey(entity);
+
     /// <summary>An upper bound of an event's frame size: the fixed fields take at most 200 bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the append path: tiering would run it unoptimized (and instrumented) through a short burst of appends
     internal static long EstimateFrameBytes(in EventData e) =>
@@ -835,23 +973,37 @@ internal sealed class StoreWriter : IDisposable
     private bool Stage(WriteCommand command, int batchIndex, in Coordinate coordinate, EventKind eventKind, ReadOnlySpan<byte> payload, AppendOptions options, uint batchRemaining)
     {
         string? key = options.IdempotencyKey;
+        ulong keyFingerprint = 0;
         if (key is not null)
         {
+            keyFingerprint = IdempotencyFingerprint.Compute(coordinate.Entity, eventKind.Value, payload);
             if (_pendingKeys.TryGetValue(key, out int first))
             {
-                _staged.Add(new Staged(command, _staged[first].Receipt, default, first, batchIndex));
+                AppendReceipt pending = _staged[first].Receipt;
+                if (PendingKey(first).Check(key, coordinate.Entity, eventKind.Value, keyFingerprint) is { } conflict)
+                {
+                    _failureAwaitsBatch = true; // the event holding the key is not visible yet, and may never be
+                    throw conflict;
+                }
+
+                _staged.Add(new Staged(command, pending, default, first, batchIndex));
                 return false;
             }
 
-            if (_index.TryGetIdempotentForWriter(key, out AppendReceipt original))
+            if (_index.TryGetIdempotentForWriter(key, out IdempotencyRecord stored))
             {
+                if (stored.Check(key, coordinate.Entity, eventKind.Value, keyFingerprint) is { } conflict)
+                {
+                    throw conflict;
+                }
+
                 if (batchIndex < 0)
                 {
-                    command.Succeed(original);
+                    command.Succeed(stored.Receipt);
                 }
                 else
                 {
-                    command.BatchReceipts![batchIndex] = original;
+                    command.BatchReceipts![batchIndex] = stored.Receipt;
                 }
 
                 return false;
@@ -863,6 +1015,7 @@ internal sealed class StoreWriter : IDisposable
 
         if (options.ExpectedSequence is long expected && expected != lastSequence)
         {
+            _failureAwaitsBatch = IsStagedInThisBatch(entity);
             throw new SequenceMismatchException(entity, expected, lastSequence);
         }
 
@@ -963,13 +1116,21 @@ internal sealed class StoreWriter : IDisposable
         }
 
         var receipt = new AppendReceipt(id, fields.GlobalSequence, fields.EntitySequence, entry.Position, fields.Hash);
-        _staged.Add(new Staged(command, receipt, entry, -1, batchIndex, coordinate, key));
+        _staged.Add(new Staged(command, receipt, entry, -1, batchIndex, coordinate, key, keyFingerprint));
         return true;
     }
 
     /// <summary>Writes the first <paramref name="buffered"/> bytes of the batch buffer to the active segment, drops them from the buffer, and seals the segment.</summary>
     private void SealAndRotate(int buffered)
     {
+        if (_segmentId == int.MaxValue)
+        {
+            // Segment ids stay ints (they are in every index entry, header and name; widening them changes the format):
+            // rather than overflow into a negative id, refuse before anything of this batch is written. Unreachable in
+            // practice (2^31 segments), but a wrapped id would reuse names and lose events.
+            throw new InvalidOperationException($"The active segment {_segmentId} is full and has the largest possible segment id ({int.MaxValue}); the store cannot rotate to another segment.");
+        }
+
         if (buffered > 0)
         {
             WriteToSegment(_buffer.WrittenSpan[..buffered]);
@@ -1070,7 +1231,11 @@ internal sealed class StoreWriter : IDisposable
         }
     }
 
-    /// <summary>Creates a new segment file with its header, fsyncs it and its directory entry.</summary>
+    /// <summary>
+    /// Creates a new segment file with its header, fsyncs it and its directory entry. When that fails (a full disk),
+    /// the file it created is deleted again: an empty or torn file left behind would make the next attempt fail on
+    /// "already exists" even once there is space.
+    /// </summary>
     internal static SafeFileHandle CreateSegment(string directory, int segmentId, TimeProvider time, ulong keyCheck, out int headerLength)
     {
         string path = Path.Combine(directory, FrameFormat.SegmentFileName(segmentId));
@@ -1087,13 +1252,24 @@ internal sealed class StoreWriter : IDisposable
         catch
         {
             handle.Dispose();
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The original error is the one reported; a restart or the next open deletes the file.
+            }
+
             throw;
         }
     }
 
-    private struct Staged(WriteCommand command, AppendReceipt receipt, IndexEntry entry, int duplicateOf, int batchIndex, in Coordinate coordinate = default, string? idempotencyKey = null)
+    private struct Staged(WriteCommand command, AppendReceipt receipt, IndexEntry entry, int duplicateOf, int batchIndex, in Coordinate coordinate = default, string? idempotencyKey = null, ulong keyFingerprint = 0)
     {
+        public readonly ulong KeyFingerprint = keyFingerprint; // IdempotencyFingerprint of a keyed event
         public readonly WriteCommand Command = command;
+        public bool CompletesCommand; // the command's last entry: the publish loop (or the failure path) answers it here
         public readonly Coordinate Coordinate = coordinate;
         public readonly string? IdempotencyKey = idempotencyKey;
         public readonly AppendReceipt Receipt = receipt;

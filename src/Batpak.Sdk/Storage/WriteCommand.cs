@@ -90,7 +90,10 @@ internal sealed class WriteCommand : IValueTaskSource<AppendReceipt>
     {
         if (_signaled)
         {
-            return; // a batch is completed once, whichever of its events reports first
+            // The writer answers each use of a command exactly once (StoreWriter completes a batch at its last
+            // staged event and fails each unanswered command once). This guard is only a backstop within one use;
+            // it cannot tell a stale reply from a new use once RentSync has reset it.
+            return;
         }
 
         _signaled = true;

@@ -31,8 +31,10 @@ public sealed record AppendOptions
     public long? ExpectedSequence { get; init; }
 
     /// <summary>
-    /// A caller-chosen key (at most 256 characters) that makes the append idempotent: appending again with a key the
-    /// store already holds returns the first append's receipt and stores no second event, also after a reopen.
+    /// A caller-chosen key (at most 256 characters) that makes the append idempotent: appending the same event again
+    /// (same entity, kind and payload) with a key the store already holds returns the first append's receipt and
+    /// stores no second event, also after a reopen. Reusing the key for another entity, kind or payload throws
+    /// <see cref="IdempotencyConflictException"/>.
     /// </summary>
     public string? IdempotencyKey { get; init; }
 

@@ -183,6 +183,7 @@ public sealed partial class EventStore
         public const int Size = 2048;
         public FrameFormat.FrameFields[]? Frames = System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Rent(Size);
         public DiskPosition[]? Positions = System.Buffers.ArrayPool<DiskPosition>.Shared.Rent(Size);
+        public ulong[]? KeyFingerprints = System.Buffers.ArrayPool<ulong>.Shared.Rent(Size); // 0 for frames without a key
         public int Count;
         public int SegmentId;
         public SegmentRecords.CompactionRecord? Compaction;
@@ -195,8 +196,10 @@ public sealed partial class EventStore
             {
                 System.Buffers.ArrayPool<FrameFormat.FrameFields>.Shared.Return(Frames, clearArray: true);
                 System.Buffers.ArrayPool<DiskPosition>.Shared.Return(Positions!);
+                System.Buffers.ArrayPool<ulong>.Shared.Return(KeyFingerprints!);
                 Frames = null;
                 Positions = null;
+                KeyFingerprints = null;
             }
         }
     }
@@ -216,10 +219,11 @@ public sealed partial class EventStore
                     handle,
                     id,
                     isLast: false,
-                    (ref FrameFormat.FrameFields fields, DiskPosition position) =>
+                    (ref FrameFormat.FrameFields fields, DiskPosition position, ulong keyFingerprint) =>
                     {
                         chunk.Frames![chunk.Count] = fields;
                         chunk.Positions![chunk.Count] = position;
+                        chunk.KeyFingerprints![chunk.Count] = keyFingerprint;
                         if (++chunk.Count == SealedChunk.Size)
                         {
                             output.Add(chunk);
@@ -277,6 +281,7 @@ public sealed partial class EventStore
         string? reason = null;
         var interner = new StringInterner(); // one string per entity and scope name, not one per frame
         bool lastEmpty = ids.Count > 1 && HoldsNoFrames(ids[^1]);
+        UnsealedSegment? unsealed = null;
         lock (_index.SyncRoot)
         {
             RecoveryLedger ledger = _ledger = new RecoveryLedger(_index);
@@ -312,7 +317,7 @@ public sealed partial class EventStore
                                     _index.PrefetchLocked(chunk.Frames![f + PrefetchDistance].EventId);
                                 }
 
-                                AddRecovered(ref chunk.Frames![f], chunk.Positions![f]);
+                                AddRecovered(ref chunk.Frames![f], chunk.Positions![f], chunk.KeyFingerprints![f]);
                             }
 
                             chunk.Return();
@@ -327,9 +332,11 @@ public sealed partial class EventStore
                                 if (done.Seal is null)
                                 {
                                     // Only the segment before an empty last one may lack its seal: a crash between creating
-                                    // the next segment and sealing this one. Complete the rotation.
-                                    CompleteRotation(chunk.SegmentId, done, ledger.SegmentFirst >= 0 ? ledger.SegmentFirst : ledger.Next, ledger.Next, _index.ChainLocked.Head());
-                                    reason ??= $"a rotation interrupted by a crash was completed: segment {FrameFormat.SegmentFileName(chunk.SegmentId)} was sealed";
+                                    // the next segment and sealing this one. The rotation is completed, or, when there is no
+                                    // room to recreate a torn next segment, this one stays active and the writer creates
+                                    // the next segment. It is sealed once the last segment is in place (below).
+                                    unsealed = new UnsealedSegment(chunk.SegmentId, done, ledger.SegmentFirst >= 0 ? ledger.SegmentFirst : ledger.Next, ledger.Next, _index.ChainLocked.Head());
+                                    CheckTornSeal(unsealed);
                                 }
 
                                 ledger.EndSegment(chunk.SegmentId, done.Seal);
@@ -370,11 +377,25 @@ public sealed partial class EventStore
                         // Torn while being created: rewrite the header (no frame was ever acknowledged in it).
                         last.Dispose();
                         File.Delete(SegmentPath(lastId));
-                        last = StoreWriter.CreateSegment(_directory, lastId, time, keyCheck, out headerLength);
-                        tail = headerLength;
                         truncatedBytes = length;
                         truncatedAt = 0;
                         reason = result.TruncationReason;
+                        try
+                        {
+                            last = StoreWriter.CreateSegment(_directory, lastId, time, keyCheck, out headerLength);
+                            tail = headerLength;
+                        }
+                        catch (IOException) when (unsealed is { Scanned.Header: { } previousHeader } previous)
+                        {
+                            // No room for a new header (a full disk): the unsealed segment before it stays the active one,
+                            // so the store opens and reads; the writer creates the next segment when it next rotates.
+                            last = File.OpenHandle(SegmentPath(previous.Id), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+                            RandomAccess.SetLength(last, previous.Scanned.ValidEnd); // a torn seal, if any
+                            NativeFile.Sync(last, SyncMode.All);
+                            (lastId, headerLength, tail, segmentFirst) = (previous.Id, previousHeader.Length, previous.Scanned.ValidEnd, previous.First);
+                            unsealed = null;
+                            reason += $"; there is no room to recreate it, so {FrameFormat.SegmentFileName(lastId)} stays the active segment";
+                        }
                     }
                     else
                     {
@@ -388,6 +409,12 @@ public sealed partial class EventStore
                             truncatedAt = result.ValidEnd;
                             reason = result.TruncationReason;
                         }
+                    }
+
+                    if (unsealed is { } rotation)
+                    {
+                        CompleteRotation(rotation);
+                        reason ??= $"a rotation interrupted by a crash was completed: segment {FrameFormat.SegmentFileName(rotation.Id)} was sealed";
                     }
 
                     return (last, lastId, tail, headerLength, segmentFirst, new RecoveryReport(scanned, truncatedBytes, truncatedAt, reason));
@@ -405,30 +432,36 @@ public sealed partial class EventStore
         }
     }
 
+    /// <summary>A sealed segment found without its seal, before an empty last segment, and what its seal must say.</summary>
+    private sealed record UnsealedSegment(int Id, SegmentScanner.ScanResult Scanned, long First, long Next, EventHash Head);
+
     /// <summary>
-    /// Seals a segment whose seal a crash kept from being written (its successor exists and is empty). Its frames
-    /// were fsynced before the successor was created, so at most a torn seal can follow them; anything longer is
-    /// damage, and open fails instead.
+    /// The frames of an unsealed segment were fsynced before its successor was created, so at most a torn seal can
+    /// follow them; anything longer is damage, and open fails instead.
     /// </summary>
-    private void CompleteRotation(int segmentId, SegmentScanner.ScanResult scanned, long first, long next, EventHash head)
+    private void CheckTornSeal(UnsealedSegment segment)
     {
         const int LongestSeal = 128;
-        using SafeFileHandle handle = File.OpenHandle(SegmentPath(segmentId), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-        long length = RandomAccess.GetLength(handle);
-        if (length - scanned.ValidEnd > LongestSeal)
+        long length = new FileInfo(SegmentPath(segment.Id)).Length;
+        if (length - segment.Scanned.ValidEnd > LongestSeal)
         {
-            throw new CorruptSegmentException(segmentId, scanned.ValidEnd, $"{scanned.TruncationReason} in a sealed segment ({length - scanned.ValidEnd} bytes, longer than a torn seal)");
+            throw new CorruptSegmentException(segment.Id, segment.Scanned.ValidEnd, $"{segment.Scanned.TruncationReason} in a sealed segment ({length - segment.Scanned.ValidEnd} bytes, longer than a torn seal)");
         }
+    }
 
+    /// <summary>Seals a segment whose seal a crash kept from being written (its successor exists and is empty).</summary>
+    private void CompleteRotation(UnsealedSegment segment)
+    {
+        using SafeFileHandle handle = File.OpenHandle(SegmentPath(segment.Id), FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
         using var seal = new PooledBufferWriter(256);
-        SegmentRecords.WriteSeal(seal, new SegmentRecords.Seal(segmentId, first, next, head));
-        RandomAccess.SetLength(handle, scanned.ValidEnd);
-        RandomAccess.Write(handle, seal.WrittenSpan, scanned.ValidEnd);
+        SegmentRecords.WriteSeal(seal, new SegmentRecords.Seal(segment.Id, segment.First, segment.Next, segment.Head));
+        RandomAccess.SetLength(handle, segment.Scanned.ValidEnd);
+        RandomAccess.Write(handle, seal.WrittenSpan, segment.Scanned.ValidEnd);
         NativeFile.Sync(handle, SyncMode.All);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
-    private void AddRecovered(ref FrameFormat.FrameFields fields, DiskPosition position)
+    private void AddRecovered(ref FrameFormat.FrameFields fields, DiskPosition position, ulong keyFingerprint)
     {
         EntityStream? stream = _ledger!.BeforeEvent(ref fields, position);
 
@@ -455,6 +488,6 @@ public sealed partial class EventStore
             Kind = fields.Kind,
             Flags = fields.Flags,
         };
-        _index.AddLocked(ref entry, fields.Entity, fields.Scope, fields.Hash, fields.IdempotencyKey);
+        _index.AddLocked(ref entry, fields.Entity, fields.Scope, fields.Hash, fields.IdempotencyKey, keyFingerprint);
     }
 }

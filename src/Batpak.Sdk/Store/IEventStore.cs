@@ -22,6 +22,7 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <param name="options">Concurrency check, idempotency key, causal links, flags, durability.</param>
     /// <returns>The receipt of the new event, or of the original one for a repeated idempotency key.</returns>
     /// <exception cref="SequenceMismatchException">The expected sequence does not match.</exception>
+    /// <exception cref="IdempotencyConflictException">The idempotency key belongs to an event with another entity, kind or payload.</exception>
     /// <exception cref="EventTooLargeException">The event is larger than <see cref="BatpakOptions.MaxEventBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
     /// <exception cref="GateRequiredException">The kind is in <see cref="BatpakOptions.GatedKinds"/> and the append did not come through a <see cref="Pipeline{TContext}"/>; nothing is appended.</exception>
@@ -34,6 +35,9 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <param name="options">Concurrency check, idempotency key, causal links, flags. The append is always durable.</param>
     /// <param name="cancellationToken">Cancels the wait for queue space; once queued the append is no longer cancellable.</param>
     /// <exception cref="GateRequiredException">The kind is in <see cref="BatpakOptions.GatedKinds"/> and the append did not come through a <see cref="Pipeline{TContext}"/>; nothing is appended.</exception>
+    /// <returns>The receipt of the new event, or of the original one for a repeated idempotency key.</returns>
+    /// <exception cref="SequenceMismatchException">The expected sequence does not match.</exception>
+    /// <exception cref="IdempotencyConflictException">The idempotency key belongs to an event with another entity, kind or payload.</exception>
     ValueTask<AppendReceipt> AppendAsync(Coordinate coordinate, EventKind kind, ReadOnlyMemory<byte> payload, AppendOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -45,6 +49,7 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <param name="durable">Acknowledge only after an fsync covers the batch.</param>
     /// <returns>One receipt per event, in order (the original receipt for an idempotent repeat).</returns>
     /// <exception cref="SequenceMismatchException">An expected sequence does not match; nothing is appended.</exception>
+    /// <exception cref="IdempotencyConflictException">An event's idempotency key belongs to an event (stored, or earlier in the batch) with another entity, kind or payload; nothing is appended.</exception>
     /// <exception cref="ArgumentException">The batch is empty, holds an invalid event, or does not fit in one segment.</exception>
     /// <exception cref="GateRequiredException">An event's kind is in <see cref="BatpakOptions.GatedKinds"/>; nothing is appended.</exception>
     IReadOnlyList<AppendReceipt> AppendBatch(IReadOnlyList<EventData> events, bool durable = false);

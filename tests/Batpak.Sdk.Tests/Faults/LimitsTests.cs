@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Xunit.Abstractions;
 
 namespace Batpak.Tests.Faults;
@@ -63,135 +62,102 @@ public sealed class LimitsTests(ITestOutputHelper output)
         Assert.Equal(0, store.GetStats().EventCount);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Append_DiskFull_ThrowsWriterCrashedWithTheIOError_KeepsAcknowledgedEvents_AndReopenRecovers()
     {
         using var dir = new TempDirectory();
-        string mount = dir.Combine("tmpfs");
-        Directory.CreateDirectory(mount);
-        if (!TryRun(out string why, "mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mount))
-        {
-            // xunit 2 has no dynamic skip: pass without asserting, and say so.
-            output.WriteLine($"NOT RUN: mounting a 256 KiB tmpfs failed ({why}); run as root on Linux to test a full disk.");
-            return;
-        }
+        using Tmpfs? tmpfs = Tmpfs.TryMount(dir.Combine("tmpfs"), "256k", out string why);
+        Skip.If(tmpfs is null, $"mounting a 256 KiB tmpfs failed ({why}); run as root on Linux to test a full disk.");
 
-        try
+        string data = Path.Combine(tmpfs.Path, "store");
+        var acked = new List<AppendReceipt>();
+        WriterCrashedException? failure = null;
+        byte[] payload = new byte[1000];
+        using (EventStore store = TestEvents.Open(data, o => o.SegmentMaxBytes = 48 * 1024))
         {
-            string data = Path.Combine(mount, "store");
-            var acked = new List<AppendReceipt>();
-            WriterCrashedException? failure = null;
-            byte[] payload = new byte[1000];
-            using (EventStore store = TestEvents.Open(data, o => o.SegmentMaxBytes = 48 * 1024))
+            for (int i = 0; i < 2000 && failure is null; i++)
             {
-                for (int i = 0; i < 2000 && failure is null; i++)
+                payload.AsSpan().Fill((byte)i);
+                try
                 {
-                    payload.AsSpan().Fill((byte)i);
-                    try
-                    {
-                        acked.Add(i % 3 == 0
-                            ? await store.AppendAsync(s_alice, TestEvents.Created, payload.ToArray())
-                            : store.Append(s_alice, TestEvents.Created, payload, new AppendOptions { Durable = i % 3 == 1 }));
-                    }
-                    catch (WriterCrashedException ex)
-                    {
-                        failure = ex;
-                    }
+                    acked.Add(i % 3 == 0
+                        ? await store.AppendAsync(s_alice, TestEvents.Created, payload.ToArray())
+                        : store.Append(s_alice, TestEvents.Created, payload, new AppendOptions { Durable = i % 3 == 1 }));
                 }
-
-                Assert.NotNull(failure);
-                output.WriteLine($"after {acked.Count} appends: {failure.Message}");
-                IOException io = Assert.IsAssignableFrom<IOException>(failure.InnerException);
-                Assert.Contains("space", io.Message, StringComparison.OrdinalIgnoreCase);
-
-                // Every later append fails fast with the same typed error; reads keep working.
-                Assert.Throws<WriterCrashedException>(() => store.Append(s_alice, TestEvents.Created, payload));
-                await Assert.ThrowsAsync<WriterCrashedException>(() => store.AppendAsync(s_alice, TestEvents.Created, payload).AsTask());
-                Assert.Throws<WriterCrashedException>(() => store.AppendBatch([new(s_alice, TestEvents.Created, payload)]));
-                AssertAcknowledged(store, acked, exact: true);
+                catch (WriterCrashedException ex)
+                {
+                    failure = ex;
+                }
             }
 
-            // Free space, reopen: recovery cuts whatever the failed write left, and appends go on.
-            Assert.True(TryRun(out why, "mount", "-o", "remount,size=4m", mount), why);
-            using (EventStore store = TestEvents.Open(data, o => o.SegmentMaxBytes = 48 * 1024))
-            {
-                output.WriteLine($"reopened: {store.GetStats().Recovery}");
-                AssertAcknowledged(store, acked, exact: true);
-                AppendReceipt next = store.Append(s_alice, TestEvents.Created, payload, new AppendOptions { Durable = true });
-                Assert.Equal(acked.Count, next.GlobalSequence);
-                Assert.True(store.VerifyAll().IsValid);
-            }
+            Assert.NotNull(failure);
+            output.WriteLine($"after {acked.Count} appends: {failure.Message}");
+            IOException io = Assert.IsAssignableFrom<IOException>(failure.InnerException);
+            Assert.Contains("space", io.Message, StringComparison.OrdinalIgnoreCase);
+
+            // Every later append fails fast with the same typed error; reads keep working.
+            Assert.Throws<WriterCrashedException>(() => store.Append(s_alice, TestEvents.Created, payload));
+            await Assert.ThrowsAsync<WriterCrashedException>(() => store.AppendAsync(s_alice, TestEvents.Created, payload).AsTask());
+            Assert.Throws<WriterCrashedException>(() => store.AppendBatch([new(s_alice, TestEvents.Created, payload)]));
+            AssertAcknowledged(store, acked, exact: true);
         }
-        finally
+
+        // Free space, reopen: recovery cuts whatever the failed write left, and appends go on.
+        tmpfs.Resize("4m");
+        using (EventStore store = TestEvents.Open(data, o => o.SegmentMaxBytes = 48 * 1024))
         {
-            if (!TryRun(out string error, "umount", mount))
-            {
-                TryRun(out _, "umount", "-l", mount);
-                output.WriteLine("umount: " + error);
-            }
+            output.WriteLine($"reopened: {store.GetStats().Recovery}");
+            AssertAcknowledged(store, acked, exact: true);
+            AppendReceipt next = store.Append(s_alice, TestEvents.Created, payload, new AppendOptions { Durable = true });
+            Assert.Equal(acked.Count, next.GlobalSequence);
+            Assert.True(store.VerifyAll().IsValid);
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Append_DiskFullUnderConcurrentAppenders_NoFailedAppendReappearsAfterReopen()
     {
         using var dir = new TempDirectory();
-        string mount = dir.Combine("tmpfs");
-        Directory.CreateDirectory(mount);
-        if (!TryRun(out string why, "mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mount))
-        {
-            output.WriteLine($"NOT RUN: mounting a 256 KiB tmpfs failed ({why}); run as root on Linux to test a full disk.");
-            return;
-        }
+        using Tmpfs? tmpfs = Tmpfs.TryMount(dir.Combine("tmpfs"), "256k", out string why);
+        Skip.If(tmpfs is null, $"mounting a 256 KiB tmpfs failed ({why}); run as root on Linux to test a full disk.");
 
-        try
+        string data = Path.Combine(tmpfs.Path, "store");
+        var acked = new System.Collections.Concurrent.ConcurrentBag<AppendReceipt>();
+        int failed = 0;
+        using (EventStore store = TestEvents.Open(data, o => o.SegmentMaxBytes = 1024 * 1024))
         {
-            string data = Path.Combine(mount, "store");
-            var acked = new System.Collections.Concurrent.ConcurrentBag<AppendReceipt>();
-            int failed = 0;
-            using (EventStore store = TestEvents.Open(data, o => o.SegmentMaxBytes = 1024 * 1024))
+            // Eight appenders, so the writer combines several appends into one write when the disk fills up.
+            Task[] appenders = Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
             {
-                // Eight appenders, so the writer combines several appends into one write when the disk fills up.
-                Task[] appenders = Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
+                var coordinate = new Coordinate($"acct:{t}", "bank");
+                for (int i = 0; ; i++)
                 {
-                    var coordinate = new Coordinate($"acct:{t}", "bank");
-                    for (int i = 0; ; i++)
+                    byte[] payload = new byte[700 + (t * 37)];
+                    payload.AsSpan().Fill((byte)t);
+                    try
                     {
-                        byte[] payload = new byte[700 + (t * 37)];
-                        payload.AsSpan().Fill((byte)t);
-                        try
-                        {
-                            acked.Add(i % 2 == 0
-                                ? await store.AppendAsync(coordinate, TestEvents.Created, payload)
-                                : store.Append(coordinate, TestEvents.Created, payload));
-                        }
-                        catch (WriterCrashedException)
-                        {
-                            Interlocked.Increment(ref failed);
-                            return;
-                        }
+                        acked.Add(i % 2 == 0
+                            ? await store.AppendAsync(coordinate, TestEvents.Created, payload)
+                            : store.Append(coordinate, TestEvents.Created, payload));
                     }
-                })).ToArray();
-                await Task.WhenAll(appenders);
-            }
+                    catch (WriterCrashedException)
+                    {
+                        Interlocked.Increment(ref failed);
+                        return;
+                    }
+                }
+            })).ToArray();
+            await Task.WhenAll(appenders);
+        }
 
-            Assert.True(TryRun(out why, "mount", "-o", "remount,size=4m", mount), why);
-            using EventStore reopened = TestEvents.Open(data, o => o.SegmentMaxBytes = 1024 * 1024);
-            output.WriteLine($"{acked.Count} acknowledged, {failed} failed; reopened: {reopened.GetStats().Recovery}");
-            List<StoredEvent> all = reopened.ReadAll(0, 100_000).Events.ToList();
-            Assert.Equal(acked.OrderBy(r => r.GlobalSequence).Select(r => r.EventId), all.Select(e => e.Id));
-            Assert.All(all, e => Assert.True(e.Payload.Span.IndexOfAnyExcept((byte)(e.Coordinate.Entity[^1] - '0')) < 0));
-            Assert.True(reopened.VerifyAll().IsValid);
-            Assert.Equal(all.Count, reopened.Append(s_alice, TestEvents.Created, TestEvents.Payload(1)).GlobalSequence);
-        }
-        finally
-        {
-            if (!TryRun(out string error, "umount", mount))
-            {
-                TryRun(out _, "umount", "-l", mount);
-                output.WriteLine("umount: " + error);
-            }
-        }
+        tmpfs.Resize("4m");
+        using EventStore reopened = TestEvents.Open(data, o => o.SegmentMaxBytes = 1024 * 1024);
+        output.WriteLine($"{acked.Count} acknowledged, {failed} failed; reopened: {reopened.GetStats().Recovery}");
+        List<StoredEvent> all = reopened.ReadAll(0, 100_000).Events.ToList();
+        Assert.Equal(acked.OrderBy(r => r.GlobalSequence).Select(r => r.EventId), all.Select(e => e.Id));
+        Assert.All(all, e => Assert.True(e.Payload.Span.IndexOfAnyExcept((byte)(e.Coordinate.Entity[^1] - '0')) < 0));
+        Assert.True(reopened.VerifyAll().IsValid);
+        Assert.Equal(all.Count, reopened.Append(s_alice, TestEvents.Created, TestEvents.Payload(1)).GlobalSequence);
     }
 
     private static void AssertAcknowledged(EventStore store, List<AppendReceipt> acked, bool exact)
@@ -209,27 +175,5 @@ public sealed class LimitsTests(ITestOutputHelper output)
         }
 
         Assert.True(store.VerifyAll().IsValid);
-    }
-
-    private static bool TryRun(out string error, string file, params string[] arguments)
-    {
-        try
-        {
-            var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (string a in arguments)
-            {
-                start.ArgumentList.Add(a);
-            }
-
-            using Process process = Process.Start(start)!;
-            error = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            return process.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            error = ex.Message;
-            return false;
-        }
     }
 }

@@ -78,7 +78,7 @@ internal sealed record EventImage(
     };
 }
 
-/// <summary>One frame of a pristine segment file, as <see cref="SegmentScanner.Scan"/> reports it.</summary>
+/// <summary>One frame of a pristine segment file, as <c>SegmentScanner.Scan</c> reports it.</summary>
 internal readonly record struct FrameSpan(long GlobalSequence, EventId Id, long Offset, int Length)
 {
     public long End => Offset + Length;
