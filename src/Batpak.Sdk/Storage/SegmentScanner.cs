@@ -80,7 +80,7 @@ internal static class SegmentScanner
 
             if (header.Value.Version != FrameFormat.FormatVersion)
             {
-                throw new CorruptSegmentException(segmentId, 0, $"the segment is format version {header.Value.Version}; only an upgrade reads it (this build writes version {FrameFormat.FormatVersion})");
+                throw new CorruptSegmentException(segmentId, 0, $"the segment is format version {header.Value.Version}; this build writes version {FrameFormat.FormatVersion} and upgrades a version-1 store when it is first opened for writing (not read-only)");
             }
 
             var records = new SegmentRecordChecks(segmentId, header.Value.Length, chainKey, onCompaction);

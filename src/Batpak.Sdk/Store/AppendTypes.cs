@@ -198,6 +198,13 @@ public sealed record StoreStats
 /// <param name="TruncationReason">Why it was cut, or <see langword="null"/>.</param>
 public sealed record RecoveryReport(int SegmentsScanned, long TruncatedBytes, long TruncatedAtOffset, string? TruncationReason)
 {
+    /// <summary>
+    /// <see langword="true"/> when this open upgraded a version-1 store to format version 2 (its chains verified by
+    /// version 1's rules, then re-hashed); the version-1 files are kept in the data directory's <c>format-v1</c>
+    /// folder, to delete once the upgraded store is trusted.
+    /// </summary>
+    public bool UpgradedFromVersion1 { get; init; }
+
     /// <summary>A clean open of an empty store.</summary>
     public static RecoveryReport Clean { get; } = new(0, 0, -1, null);
 }

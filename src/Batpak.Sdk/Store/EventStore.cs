@@ -110,7 +110,13 @@ public sealed partial class EventStore : IEventStore
         _telemetry = new StoreTelemetry(_directory, _options.SlowSyncThreshold, loggerFactory, meterFactory);
         try
         {
+            bool upgraded = FormatUpgrade.UpgradeIfNeeded(_directory, _options.ChainKey, time);
             (SafeFileHandle active, int activeId, long tail, int headerLength, long segmentFirst, _recovery) = Recover(time);
+            if (upgraded)
+            {
+                _recovery = _recovery with { UpgradedFromVersion1 = true };
+            }
+
             _telemetry.Recovered(_recovery);
             _writer = new StoreWriter(_options, _index, time, _directory, active, activeId, tail, headerLength, segmentFirst, onSealed: _handles.Evict, onCommitted: _notifier.Signal, telemetry: _telemetry);
             _writer.EnsureDirectoryHeld = EnsureDirectoryHeldByWriter;
