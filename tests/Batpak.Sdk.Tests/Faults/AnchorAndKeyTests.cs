@@ -118,6 +118,10 @@ public class AnchorAndKeyTests(ITestOutputHelper output)
 
             Assert.Equal(120, reopened.GetHead().NextGlobalSequence);
 
+            // The dropped event's fingerprint survives too: the same key with another payload or entity is a conflict.
+            Assert.Throws<IdempotencyConflictException>(() => reopened.Append(new Coordinate("e:0", "s"), TestEvents.Created, TestEvents.Payload(999), new AppendOptions { IdempotencyKey = "k-0" }));
+            Assert.Throws<IdempotencyConflictException>(() => reopened.Append(new Coordinate("e:1", "s"), TestEvents.Created, TestEvents.Payload(0), new AppendOptions { IdempotencyKey = "k-0" }));
+
             // Entity 0's last event (119 is e:4; 115 is e:0 and keyless) — every entity continues after its true last sequence.
             for (int e = 0; e < 5; e++)
             {
