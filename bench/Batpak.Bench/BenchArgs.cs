@@ -5,7 +5,7 @@ namespace Batpak.Bench;
 /// <summary>A tiny <c>--name value</c> / <c>--flag</c> parser (no dependency for a bench tool).</summary>
 internal sealed class BenchArgs
 {
-    private static readonly HashSet<string> s_flags = ["quick", "keep", "help", "h"];
+    private static readonly HashSet<string> s_flags = ["quick", "keep", "help", "h", "chain-key"];
     private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
 
     public const string Usage = """
@@ -24,7 +24,9 @@ internal sealed class BenchArgs
           --dir PATH              where stores are created (default: temp)
           --keep                  keep the stores
           --out FILE              also write the report as Markdown
-        Batpak.Bench reopen --engine KEY --dir PATH   (W6 child, started by the runner)
+          --chain-key             Batpak only: keyed chains (BatpakOptions.ChainKey = a fixed 32-byte key, HMAC-SHA256
+                                  instead of SHA-256) for every store it opens, the W6 child's included
+        Batpak.Bench reopen --engine KEY --dir PATH [--chain-key]   (W6 child, started by the runner)
         Batpak.Bench micro [BenchmarkDotNet args]     micro-benchmarks, e.g. micro --filter *Append* --job short
         """;
 
@@ -98,6 +100,7 @@ internal sealed class BenchArgs
             Root = Get("dir") is { } dir ? Path.GetFullPath(dir) : config.Root,
             Keep = Has("keep"),
             OutFile = Get("out") is { } outFile ? Path.GetFullPath(outFile) : null,
+            ChainKey = Has("chain-key"),
         };
     }
 }

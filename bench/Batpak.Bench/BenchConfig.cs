@@ -36,6 +36,9 @@ internal sealed record BenchConfig
 
     public bool Quick { get; init; }
 
+    /// <summary><c>--chain-key</c>: Batpak opens its stores with <see cref="Engines.BatpakEngine.BenchChainKey"/> as <c>BatpakOptions.ChainKey</c>.</summary>
+    public bool ChainKey { get; init; }
+
     /// <summary>The <c>--quick</c> sizes: seconds, not minutes.</summary>
     public BenchConfig AsQuick() => this with
     {
@@ -89,5 +92,5 @@ internal sealed record BenchConfig
     }
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"events={Events:N0}, entities={Entities:N0}, scopes={Scopes}, payload~{PayloadBytes} B, sync every {SyncEvery:N0}, W2 {DurableEvents:N0} durable events x {Concurrency} appenders, W3 {Reads:N0} reads, seed {Seed}");
+        $"events={Events:N0}, entities={Entities:N0}, scopes={Scopes}, payload~{PayloadBytes} B, sync every {SyncEvery:N0}, W2 {DurableEvents:N0} durable events x {Concurrency} appenders, W3 {Reads:N0} reads, seed {Seed}{(ChainKey ? ", Batpak chain key (HMAC-SHA256)" : "")}");
 }

@@ -41,11 +41,13 @@ internal readonly record struct ReopenOutcome(double Milliseconds, long Events, 
 /// <summary>Runs every workload for every engine on the same dataset.</summary>
 internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<string, string, ReopenOutcome>? reopen = null)
 {
-    private readonly Func<string, string, ReopenOutcome> _reopen = reopen ?? ReopenLauncher.Run;
+    private readonly Func<string, string, ReopenOutcome> _reopen = reopen ?? ((key, directory) => ReopenLauncher.Run(key, directory, config.ChainKey));
 
-    public static BenchEngine CreateEngine(string key) => key switch
+    /// <param name="key">The engine's command-line key.</param>
+    /// <param name="chainKey"><c>--chain-key</c>: Batpak's stores are keyed (the other engines ignore it).</param>
+    public static BenchEngine CreateEngine(string key, bool chainKey = false) => key switch
     {
-        "batpak" => new BatpakEngine(),
+        "batpak" => new BatpakEngine(chainKey),
         "sqlite" => new SqliteEngine(),
         "litedb" => new LiteDbEngine(),
         "fasterlog" => new FasterLogEngine(),
@@ -83,7 +85,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
 
     private EngineResult RunEngine(string key, Dataset data, int[] readIndexes, string directory)
     {
-        using var engine = CreateEngine(key);
+        using var engine = CreateEngine(key, config.ChainKey);
         var result = new EngineResult(engine.Name, engine.Settings);
         log.WriteLine($"== {engine.Name}");
         if (engine is BatpakEngine && !BatpakEngine.IsAvailable)

@@ -4,8 +4,8 @@ using BenchmarkDotNet.Running;
 
 // Batpak.Bench: one process runs every workload against every engine on the same generated dataset.
 //   Batpak.Bench [run] [--quick] [--events N] [--entities N] [--scopes N] [--payload B] [--sync-every N]
-//                [--durable-events N] [--concurrency N] [--reads N] [--seed S] [--engines a,b] [--dir PATH] [--keep] [--out FILE]
-//   Batpak.Bench reopen --engine KEY --dir PATH     (W6 child; used by the runner)
+//                [--durable-events N] [--concurrency N] [--reads N] [--seed S] [--engines a,b] [--dir PATH] [--keep] [--out FILE] [--chain-key]
+//   Batpak.Bench reopen --engine KEY --dir PATH [--chain-key]   (W6 child; used by the runner)
 //   Batpak.Bench micro [BenchmarkDotNet args]      (BenchmarkDotNet micro-benchmarks, e.g. --filter *Append*)
 if (args.Length > 0 && args[0] == "micro")
 {
@@ -16,7 +16,7 @@ if (args.Length > 0 && args[0] == "micro")
 if (args.Length > 0 && args[0] == "reopen")
 {
     var child = BenchArgs.Parse(args[1..]);
-    return ReopenLauncher.ChildMain(child.Get("engine") ?? throw new ArgumentException("reopen needs --engine"), child.Get("dir") ?? throw new ArgumentException("reopen needs --dir"), Console.Out);
+    return ReopenLauncher.ChildMain(child.Get("engine") ?? throw new ArgumentException("reopen needs --engine"), child.Get("dir") ?? throw new ArgumentException("reopen needs --dir"), Console.Out, child.Has("chain-key"));
 }
 
 BenchArgs options;

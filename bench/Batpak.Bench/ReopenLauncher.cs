@@ -14,7 +14,7 @@ internal static class ReopenLauncher
     public const string Marker = "REOPEN";
     public const string NoteMarker = "REOPEN-NOTE";
 
-    public static ReopenOutcome Run(string engineKey, string directory)
+    public static ReopenOutcome Run(string engineKey, string directory, bool chainKey = false)
     {
         var (fileName, prefix) = SelfCommand();
         var start = new ProcessStartInfo(fileName)
@@ -33,6 +33,11 @@ internal static class ReopenLauncher
         start.ArgumentList.Add(engineKey);
         start.ArgumentList.Add("--dir");
         start.ArgumentList.Add(directory);
+        if (chainKey)
+        {
+            start.ArgumentList.Add("--chain-key");
+        }
+
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start " + fileName);
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();
@@ -69,9 +74,9 @@ internal static class ReopenLauncher
     }
 
     /// <summary>The child side: open, time, print, close.</summary>
-    public static int ChildMain(string engineKey, string directory, TextWriter output)
+    public static int ChildMain(string engineKey, string directory, TextWriter output, bool chainKey = false)
     {
-        using var engine = BenchRunner.CreateEngine(engineKey);
+        using var engine = BenchRunner.CreateEngine(engineKey, chainKey);
         long start = Stopwatch.GetTimestamp();
         long events = engine.ReopenProbe(directory, null);
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;

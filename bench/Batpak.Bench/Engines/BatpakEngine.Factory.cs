@@ -7,11 +7,7 @@ internal sealed partial class BatpakEngine
 {
 #if BATPAK_ENGINE
     private static partial Func<BatpakOptions, IEventStore>? CreateStoreImpl => static options => new EventStore(options);
-
-    private static partial Func<string, IEventStore>? OpenStoreImpl => static directory => EventStore.Open(directory);
 #else
     private static partial Func<BatpakOptions, IEventStore>? CreateStoreImpl => null;
-
-    private static partial Func<string, IEventStore>? OpenStoreImpl => null;
 #endif
 }

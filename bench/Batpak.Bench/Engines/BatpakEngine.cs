@@ -6,11 +6,19 @@ namespace Batpak.Bench.Engines;
 /// <see cref="IEventStore.AppendAsync"/> loops (durable, group commit). Reads go through Get/Stream/ByScope/ByKind.
 /// </summary>
 /// <remarks>
-/// Only <see cref="CreateStore"/> and <see cref="OpenStore"/> name the concrete <c>EventStore</c>; they live in
+/// Only <see cref="CreateStore"/> names the concrete <c>EventStore</c>; it lives in
 /// BatpakEngine.Factory.cs, compiled only when src/Batpak.Sdk/Store/EventStore.cs exists (BATPAK_ENGINE).
 /// </remarks>
-internal sealed partial class BatpakEngine : BenchEngine
+internal sealed partial class BatpakEngine(bool chainKey = false) : BenchEngine
 {
+    /// <summary>The fixed 32-byte <see cref="BatpakOptions.ChainKey"/> of <c>--chain-key</c> runs (bytes 1..32; a bench needs no secret).</summary>
+    public static ReadOnlySpan<byte> BenchChainKey =>
+    [
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+    ];
+
+    private readonly byte[]? _chainKey = chainKey ? BenchChainKey.ToArray() : null;
     private IEventStore? _store;
     private EventId[] _ids = [];
 
@@ -18,28 +26,27 @@ internal sealed partial class BatpakEngine : BenchEngine
 
     public override string Key => "batpak";
 
-    public override string Settings => "Batpak.Sdk EventStore, SyncMode=Data (fdatasync), W1 one AppendBatch of 1000 per commit (SyncEveryNEvents=1000), W2 AppendAsync (durable, group commit), SHA-256 hash chain + CRC-32 per frame";
+    public override string Settings => "Batpak.Sdk EventStore, SyncMode=Data (fdatasync), W1 one AppendBatch of 1000 per commit (SyncEveryNEvents=1000), W2 AppendAsync (durable, group commit), "
+        + (_chainKey is null ? "SHA-256 hash chain" : "keyed hash chain (HMAC-SHA256, 32-byte BatpakOptions.ChainKey)") + " + CRC-32 per frame";
 
     /// <summary><see langword="true"/> when this build contains the engine (EventStore.cs was in the tree).</summary>
     public static bool IsAvailable => CreateStoreImpl is not null;
 
     private static partial Func<BatpakOptions, IEventStore>? CreateStoreImpl { get; }
 
-    private static partial Func<string, IEventStore>? OpenStoreImpl { get; }
-
     private static IEventStore CreateStore(BatpakOptions options) =>
         (CreateStoreImpl ?? throw new InvalidOperationException("This build has no EventStore (src/Batpak.Sdk/Store/EventStore.cs was missing at build time)."))(options);
 
-    private static IEventStore OpenStore(string directory) =>
-        (OpenStoreImpl ?? throw new InvalidOperationException("This build has no EventStore (src/Batpak.Sdk/Store/EventStore.cs was missing at build time)."))(directory);
+    /// <summary>Opens the existing store in <paramref name="directory"/> (what <c>EventStore.Open(directory)</c> does, plus the chain key).</summary>
+    private IEventStore OpenStore(string directory) => CreateStore(new BatpakOptions { DataDirectory = directory, ChainKey = _chainKey });
 
     private IEventStore Store => _store ?? throw new InvalidOperationException("Store not open.");
 
     public override void CreateForAppend(string directory, int syncEvery) =>
-        _store = CreateStore(new BatpakOptions { DataDirectory = directory, SyncEveryNEvents = syncEvery });
+        _store = CreateStore(new BatpakOptions { DataDirectory = directory, SyncEveryNEvents = syncEvery, ChainKey = _chainKey });
 
     public override void CreateForDurable(string directory) =>
-        _store = CreateStore(new BatpakOptions { DataDirectory = directory });
+        _store = CreateStore(new BatpakOptions { DataDirectory = directory, ChainKey = _chainKey });
 
     private static Coordinate[] Coordinates(Dataset data)
     {

@@ -62,18 +62,25 @@ public class AppendBatchBenchmarks : StoreBenchmark
     }
 }
 
-/// <summary>A store in a fresh temporary directory (SyncEveryNEvents = 1,000), deleted after the run.</summary>
+/// <summary>
+/// A store in a fresh temporary directory (SyncEveryNEvents = 1,000), deleted after the run; <see cref="Keyed"/> opens
+/// it with the bench's fixed 32-byte <see cref="BatpakOptions.ChainKey"/> (HMAC-SHA256 chains).
+/// </summary>
 public abstract class StoreBenchmark : IDisposable
 {
     private string _directory = "";
     private EventStore? _store;
+
+    /// <summary>Open the store with <see cref="Engines.BatpakEngine.BenchChainKey"/> as its chain key.</summary>
+    [Params(false, true)]
+    public bool Keyed { get; set; }
 
     protected EventStore Store => _store ?? throw new InvalidOperationException("The store is not open (GlobalSetup did not run).");
 
     protected void OpenStore()
     {
         _directory = Path.Combine(Path.GetTempPath(), "batpak-micro-" + Guid.NewGuid().ToString("N"));
-        _store = new EventStore(new BatpakOptions { DataDirectory = _directory, SyncEveryNEvents = 1000 });
+        _store = new EventStore(new BatpakOptions { DataDirectory = _directory, SyncEveryNEvents = 1000, ChainKey = Keyed ? Engines.BatpakEngine.BenchChainKey.ToArray() : null });
     }
 
     [GlobalCleanup]
@@ -90,12 +97,13 @@ public abstract class StoreBenchmark : IDisposable
     }
 }
 
-/// <summary>Encoding one frame (MessagePack body + CRC-32) into a reused pooled buffer, and the SHA-256 chain link.</summary>
+/// <summary>Encoding one frame (MessagePack body + CRC-32) into a reused pooled buffer, and the chain link: SHA-256, or HMAC-SHA256 under a 32-byte key.</summary>
 [MemoryDiagnoser]
 public class FrameEncodeBenchmarks : IDisposable
 {
     private readonly PooledBufferWriter _writer = new();
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Engines.BatpakEngine.BenchChainKey);
     private FrameFormat.FrameFields _fields;
     private byte[] _payload = [];
 
@@ -123,6 +131,7 @@ public class FrameEncodeBenchmarks : IDisposable
     {
         _writer.Dispose();
         _sha.Dispose();
+        _hmac.Dispose();
     }
 
     [Benchmark(Description = "FrameFormat.WriteFrame (200 B payload)")]
@@ -134,5 +143,49 @@ public class FrameEncodeBenchmarks : IDisposable
 
     [Benchmark(Description = "FrameFormat.ComputeHash (SHA-256 link)")]
     public EventHash ComputeHash() => FrameFormat.ComputeHash(_sha, in _fields, _payload);
+
+    [Benchmark(Description = "FrameFormat.ComputeHash (HMAC-SHA256 link, 32-byte key)")]
+    public EventHash ComputeHashKeyed() => FrameFormat.ComputeHash(_hmac, in _fields, _payload);
+}
+
+/// <summary>
+/// The global chain's share of an append (format 2): one 32-byte copy per event and one block digest per
+/// <see cref="GlobalChain.BlockSize"/> events, measured over whole blocks and reported per event.
+/// </summary>
+[MemoryDiagnoser]
+public class GlobalChainBenchmarks : IDisposable
+{
+    private GlobalChain? _chain;
+    private EventHash _hash;
+
+    [Params(false, true)]
+    public bool Keyed { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _chain = new GlobalChain(Keyed ? Engines.BatpakEngine.BenchChainKey.ToArray() : null);
+        _hash = EventHash.FromBytes(SHA256.HashData("batpak bench"u8));
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _chain?.Dispose();
+        _chain = null;
+        GC.SuppressFinalize(this);
+    }
+
+    [Benchmark(Description = "GlobalChain.Add (per event, one block digest per 1,024)", OperationsPerInvoke = GlobalChain.BlockSize)]
+    public long Add()
+    {
+        GlobalChain chain = _chain!;
+        for (int i = 0; i < GlobalChain.BlockSize; i++)
+        {
+            chain.Add(in _hash);
+        }
+
+        return chain.Next;
+    }
 }
 #endif
