@@ -163,12 +163,7 @@ public sealed class RotationDiskFullTests(ITestOutputHelper output)
     };
 
     /// <summary>Runs <paramref name="action"/> on the thread pool and fails the test when it takes longer than the bound.</summary>
-    private static T Bounded<T>(string what, Func<T> action)
-    {
-        Task<T> task = Task.Run(action);
-        Assert.True(((IAsyncResult)task).AsyncWaitHandle.WaitOne(s_bound), $"{what} did not return within {s_bound.TotalSeconds} s");
-        return task.GetAwaiter().GetResult(); // rethrows the action's own exception
-    }
+    private static T Bounded<T>(string what, Func<T> action) => BoundedCall.Run(what, s_bound, action);
 
     private static long ActiveLength(EventStore store) =>
         new FileInfo(Path.Combine(store.DataDirectory, Batpak.Storage.FrameFormat.SegmentFileName(store.Writer.ActiveSegmentId))).Length;
