@@ -203,12 +203,12 @@ public sealed class Pipeline<TContext>
 
     /// <summary>
     /// Adds the one-shot permission a store with <see cref="BatpakOptions.GatedKinds"/> requires. Called only after
-    /// the receipt was claimed, so only the one commit that wins the claim carries it. An <see cref="EventStore"/>
-    /// that does not gate the kind gets the options unchanged (no allocation); any other store (a decorator that may
-    /// forward to one) gets the permit.
+    /// the receipt was claimed, so only the one commit that wins the claim carries it. An SDK store that does not gate
+    /// the kind gets the options unchanged (no allocation); any other store (a decorator that may forward to one) gets
+    /// the permit (IEventStore.RequiresGatePermit).
     /// </summary>
     private AppendOptions WithPermit<T>(Proposal<T> proposal, AppendOptions options) =>
-        _store is EventStore direct && !direct.IsGated(proposal.Kind)
+        !_store.RequiresGatePermit(proposal.Kind)
             ? options
             : options with { GatePermit = new GatePermit(proposal.Kind, proposal.Coordinate) };
 

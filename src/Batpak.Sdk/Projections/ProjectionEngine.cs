@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Batpak.Engine;
 using Batpak.Storage;
 
 namespace Batpak;
@@ -144,26 +145,14 @@ public sealed class ProjectionEngine
             return false;
         }
 
-        if (Store is EventStore eventStore)
-        {
-            // An index look-up; no frame is read.
-            if (!eventStore.Index.TryGet(cached.LastEventId, out IndexEntry entry, out string? entryEntity, out _)
-                || entry.Deleted || entry.EntitySequence != cached.Watermark || !string.Equals(entryEntity, entity, StringComparison.Ordinal))
-            {
-                return false;
-            }
-
-            lastGlobalSequence = entry.GlobalSequence;
-            return true;
-        }
-
-        if (!Store.TryGet(cached.LastEventId, out StoredEvent? stored)
-            || stored.Header.Position.Sequence != cached.Watermark || !string.Equals(stored.Coordinate.Entity, entity, StringComparison.Ordinal))
+        // An index look-up in the SDK's stores; no frame is read.
+        if (!Store.TryLocate(cached.LastEventId, out EventLocation location)
+            || location.EntitySequence != cached.Watermark || !string.Equals(location.Entity, entity, StringComparison.Ordinal))
         {
             return false;
         }
 
-        lastGlobalSequence = stored.Header.GlobalSequence;
+        lastGlobalSequence = location.GlobalSequence;
         return true;
     }
 }

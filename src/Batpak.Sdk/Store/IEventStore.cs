@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Batpak.Engine;
 
 namespace Batpak;
 
@@ -176,4 +177,26 @@ public interface IEventStore : IDisposable, IAsyncDisposable
 
     /// <summary>The store's counters now.</summary>
     StoreStats GetStats();
+
+    /// <summary>
+    /// Where an event sits (its entity, entity sequence and global sequence) without reading its payload where the
+    /// store can; the SDK's projection cache checks use it. A store implemented outside the SDK answers by reading.
+    /// </summary>
+    internal bool TryLocate(EventId id, out EventLocation location)
+    {
+        if (TryGet(id, out StoredEvent? stored))
+        {
+            location = new EventLocation(stored.Coordinate.Entity, stored.Header.Position.Sequence, stored.Header.GlobalSequence);
+            return true;
+        }
+
+        location = default;
+        return false;
+    }
+
+    /// <summary>
+    /// <see langword="true"/> when an append of <paramref name="kind"/> needs a pipeline's gate permit. A store
+    /// implemented outside the SDK may forward to one that gates the kind, so it gets the permit.
+    /// </summary>
+    internal bool RequiresGatePermit(EventKind kind) => true;
 }

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Text;
+using Batpak.Engine;
 
 namespace Batpak;
 
@@ -11,17 +11,15 @@ namespace Batpak;
 /// <remarks>Not thread-safe: one consumer per cursor. Events are read on the consumer's thread.</remarks>
 public sealed class EventCursor : IDisposable
 {
-    private readonly EventStore _store;
-    private readonly string? _checkpointPath;
+    private readonly StoreCore _store;
     private bool _disposed;
 
-    internal EventCursor(EventStore store, Region region, long position, string? name, string? checkpointPath)
+    internal EventCursor(StoreCore store, Region region, long position, string? name)
     {
         _store = store;
         Region = region;
         Position = position;
         Name = name;
-        _checkpointPath = checkpointPath;
     }
 
     /// <summary>The region delivered.</summary>
@@ -58,7 +56,7 @@ public sealed class EventCursor : IDisposable
                 return events;
             }
 
-            ObjectDisposedException.ThrowIf(_store.Notifier.IsClosed, _store);
+            ObjectDisposedException.ThrowIf(_store.Notifier.IsClosed, typeof(IEventStore));
             await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -97,47 +95,14 @@ public sealed class EventCursor : IDisposable
     public void Commit()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_checkpointPath is null)
+        if (Name is null)
         {
             throw new InvalidOperationException("Only a named cursor has a checkpoint; open it with OpenCursor(region, name) or save Position yourself.");
         }
 
-        CheckpointFile.Write(_checkpointPath, Position);
+        _store.CommitCursor(Name, Position);
     }
 
     /// <summary>Releases the cursor. Nothing is committed implicitly.</summary>
     public void Dispose() => _disposed = true;
-}
-
-/// <summary>Atomic, durable small files holding one position: write a temporary file, fsync it, rename it over the old one, fsync the folder.</summary>
-internal static class CheckpointFile
-{
-    public static void Write(string path, long position)
-    {
-        string temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(Encoding.UTF8.GetBytes(position.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n"));
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
-        Storage.NativeFile.SyncDirectory(Path.GetDirectoryName(path)!);
-    }
-
-    public static long Read(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return 0;
-        }
-
-        string text = File.ReadAllText(path).Trim();
-        if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long position))
-        {
-            throw new BatpakException($"The cursor checkpoint \"{path}\" holds \"{text}\", not a position.");
-        }
-
-        return position;
-    }
 }

@@ -60,6 +60,10 @@ public sealed class Subscription : IDisposable
         }
     }
 
+    /// <summary><see langword="true"/> when an event with these fields is for this subscription: at or after its start and in its region.</summary>
+    internal bool Wants(string entity, string scope, EventKind kind, long globalSequence, long timestampMicroseconds) =>
+        globalSequence >= StartGlobalSequence && Region.Matches(entity, scope, kind, globalSequence, timestampMicroseconds);
+
     internal void Deliver(StoredEvent storedEvent)
     {
         if (Volatile.Read(ref _disposed) == 0 && !_channel.Writer.TryWrite(storedEvent))

@@ -1,24 +1,25 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using Batpak.Storage;
 
-namespace Batpak;
+namespace Batpak.Storage;
 
 /// <summary>
 /// Verification (docs/SECURITY.md): <c>Verify</c> re-reads one entity's events and recomputes its chain;
 /// <c>VerifyAll</c> re-reads the whole log in global order and recomputes every entity chain and the global chain,
 /// checked against the head the store holds and, when given, against an anchor kept outside the store. Events that a
 /// verified compaction record lists as dropped take their places by their recorded hashes; a tombstone's content
-/// cannot be recomputed (its payload is gone), so it must be one a compaction record lists.
+/// cannot be recomputed (its payload is gone), so it must be one a compaction record lists. Lock-free like the reads
+/// it makes; called by <see cref="SegmentEngine"/> for <c>Verify</c> and <c>VerifyAll</c>.
 /// </summary>
-public sealed partial class EventStore
+internal sealed class ChainVerifier(byte[]? chainKey, StoreIndex index, SegmentReader reader)
 {
-    /// <inheritdoc />
+    private readonly byte[]? _chainKey = chainKey;
+    private readonly StoreIndex _index = index;
+
+    /// <summary>Re-reads one entity's events and recomputes its chain.</summary>
     public ChainVerification Verify(string entity)
     {
-        Coordinate.Validate(entity, nameof(entity));
-        ThrowIfDisposed();
-        using IncrementalHash sha = ChainHashing.Create(_options.ChainKey);
+        using IncrementalHash sha = ChainHashing.Create(_chainKey);
         SegmentRecords.DroppedEvent[] dropped = _index.DroppedOf(entity);
         int nextDropped = 0;
         EventHash previous = EventHash.Zero;
@@ -59,29 +60,12 @@ public sealed partial class EventStore
         ChainVerification Failed(string failure) => new(false, checkedCount, failure);
     }
 
-    /// <inheritdoc />
-    public ChainVerification VerifyAll() => VerifyLog(anchor: null);
-
-    /// <inheritdoc />
-    public ChainVerification VerifyAll(StoreHead anchor)
+    /// <summary>Re-reads the whole log in global order and recomputes every chain, checked against <paramref name="anchor"/> when given.</summary>
+    public ChainVerification VerifyAll(StoreHead? anchor)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(anchor.NextGlobalSequence, nameof(anchor));
-        return VerifyLog(anchor);
-    }
-
-    /// <inheritdoc />
-    public StoreHead GetHead()
-    {
-        ThrowIfDisposed();
-        return _index.GetHead();
-    }
-
-    private ChainVerification VerifyLog(StoreHead? anchor)
-    {
-        ThrowIfDisposed();
         StoreHead head = _index.GetHead(); // what is checked: every event up to here (later appends are not)
-        using IncrementalHash sha = ChainHashing.Create(_options.ChainKey);
-        using var chain = new GlobalChain(_options.ChainKey);
+        using IncrementalHash sha = ChainHashing.Create(_chainKey);
+        using var chain = new GlobalChain(_chainKey);
         var entities = new Dictionary<string, (long Next, EventHash Last)>(StringComparer.Ordinal);
         SegmentRecords.DroppedEvent[] dropped = _index.DroppedSnapshot();
         int nextDropped = 0;
@@ -186,7 +170,7 @@ public sealed partial class EventStore
             ReadOnlyMemory<byte> payload;
             try
             {
-                fields = ReadFrame(entry, buffer, out payload);
+                fields = reader.ReadFrame(entry, buffer, out payload);
             }
             catch (CorruptSegmentException ex)
             {

@@ -1,14 +1,13 @@
 using System.Collections.Concurrent;
-using Batpak.Storage;
 using Microsoft.Win32.SafeHandles;
 
-namespace Batpak;
+namespace Batpak.Storage;
 
 /// <summary>
 /// Recovery's decode worker: sealed segments are scanned (checksums, MessagePack, names, key fingerprints) on a
 /// background task into pooled chunks that the opening thread indexes in order (<c>Recover</c>). Used by open only.
 /// </summary>
-public sealed partial class EventStore
+internal sealed partial class SegmentRecovery
 {
     /// <summary>Up to <see cref="Size"/> decoded frames of a sealed segment, in pooled arrays; or a segment's compaction record; or the end of a segment; or an error.</summary>
     private sealed class SealedChunk

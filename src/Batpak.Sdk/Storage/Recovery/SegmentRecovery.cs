@@ -1,22 +1,39 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using Batpak.Storage;
 using Microsoft.Win32.SafeHandles;
 
-namespace Batpak;
+namespace Batpak.Storage;
 
 /// <summary>
-/// Opening a store (docs/FORMAT.md, "Reading and recovery"): the live segments (EventStore.LiveSegments.cs) scanned in
-/// order into the index through the <see cref="RecoveryLedger"/>, which proves the global sequence gap-free and every
-/// seal right; a torn tail of the active segment is cut, and a rotation a crash interrupted is completed. Called by
-/// the constructor only.
+/// Opening an embedded store (docs/FORMAT.md, "Reading and recovery"): the live segments (SegmentRecovery.LiveSegments.cs)
+/// are scanned in order into the index through the <see cref="RecoveryLedger"/>, which proves the global sequence
+/// gap-free and every seal right; a torn tail of the active segment is cut, and a rotation a crash interrupted is
+/// completed. Created and run once by <see cref="SegmentEngine"/>'s open, before any reader or writer exists.
 /// </summary>
-public sealed partial class EventStore
+internal sealed partial class SegmentRecovery
 {
-    private RecoveryLedger? _ledger; // during open only
+    private readonly BatpakOptions _options;
+    private readonly string _directory;
+    private readonly StoreIndex _index; // filled under its SyncRoot
+    private readonly DirectoryLock? _lock; // null for a read-only open (which changes no file)
+    private RecoveryLedger? _ledger; // during a scan only
+
+    /// <summary>Prepares recovery of the segments in <paramref name="directory"/> into the empty <paramref name="index"/>.</summary>
+    public SegmentRecovery(BatpakOptions options, string directory, StoreIndex index, DirectoryLock? directoryLock)
+    {
+        _options = options;
+        _directory = directory;
+        _index = index;
+        _lock = directoryLock;
+    }
+
+    /// <summary>What <see cref="Recover"/> leaves for the writer: the active segment, open for writing, and where it ends.</summary>
+    public readonly record struct ActiveSegment(SafeFileHandle Handle, int Id, long Tail, int HeaderLength, long SegmentFirst);
+
+    private string SegmentPath(int segmentId) => SegmentFiles.PathOf(_directory, segmentId);
 
     /// <summary>Indexes every segment without changing any file: a torn tail or header of the last segment is ignored and reported.</summary>
-    private RecoveryReport ScanReadOnly()
+    public RecoveryReport ScanReadOnly()
     {
         List<int> ids = LiveSegmentIds(repair: false);
         var interner = new StringInterner();
@@ -70,14 +87,14 @@ public sealed partial class EventStore
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per frame during recovery: tiering would run it unoptimized for most of an open
-    private (SafeFileHandle Active, int ActiveId, long Tail, int HeaderLength, long SegmentFirst, RecoveryReport Report) Recover(TimeProvider time)
+    public (ActiveSegment Active, RecoveryReport Report) Recover(TimeProvider time)
     {
         List<int> ids = LiveSegmentIds(repair: true);
         ulong keyCheck = ChainHashing.KeyCheck(_options.ChainKey);
         if (ids.Count == 0)
         {
             SafeFileHandle created = StoreWriter.CreateSegment(_directory, 1, time, keyCheck, out int createdHeader);
-            return (created, 1, createdHeader, createdHeader, 0, RecoveryReport.Clean);
+            return (new ActiveSegment(created, 1, createdHeader, createdHeader, 0), RecoveryReport.Clean);
         }
 
         int scanned = 0;
@@ -222,7 +239,7 @@ public sealed partial class EventStore
                         reason ??= $"a rotation interrupted by a crash was completed: segment {FrameFormat.SegmentFileName(rotation.Id)} was sealed";
                     }
 
-                    return (last, lastId, tail, headerLength, segmentFirst, new RecoveryReport(scanned, truncatedBytes, truncatedAt, reason));
+                    return (new ActiveSegment(last, lastId, tail, headerLength, segmentFirst), new RecoveryReport(scanned, truncatedBytes, truncatedAt, reason));
                 }
                 catch
                 {

@@ -1,13 +1,12 @@
-using Batpak.Storage;
 using Microsoft.Win32.SafeHandles;
 
-namespace Batpak;
+namespace Batpak.Storage;
 
 /// <summary>
 /// Which segment files are the store at open: the key check of every header, a compaction's leftover inputs removed
 /// only on the word of its verified record, and ids that run from 1 without a gap. Used by open only.
 /// </summary>
-public sealed partial class EventStore
+internal sealed partial class SegmentRecovery
 {
     /// <summary>
     /// The ids of the segments that hold the store's events, ascending. Checks every header's key check value, and
@@ -26,7 +25,7 @@ public sealed partial class EventStore
             }
         }
 
-        List<int> ids = ListSegments().Select(s => s.Id).ToList();
+        List<int> ids = SegmentFiles.List(_directory).Select(s => s.Id).ToList();
         ulong keyCheck = ChainHashing.KeyCheck(_options.ChainKey);
         var records = new Dictionary<int, SegmentRecords.CompactionRecord>();
         foreach (int id in ids)

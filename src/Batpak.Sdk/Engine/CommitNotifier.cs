@@ -1,4 +1,4 @@
-namespace Batpak.Subscriptions;
+namespace Batpak.Engine;
 
 /// <summary>
 /// Wakes whoever waits for new events. The writer calls <see cref="Signal"/> after every batch it publishes to the

@@ -35,6 +35,7 @@ internal sealed class RecoveryLedger(StoreIndex index)
     }
 
     /// <summary>Checks an event frame before the index takes it; returns the entity's stream (null for a new entity).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per frame at open: tiering would run it unoptimized for most of an open
     public EntityStream? BeforeEvent(ref FrameFormat.FrameFields fields, DiskPosition position)
     {
         FeedDroppedBefore(fields.GlobalSequence);
