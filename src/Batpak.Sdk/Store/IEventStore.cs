@@ -4,12 +4,15 @@ using Batpak.Engine;
 namespace Batpak;
 
 /// <summary>
-/// An embedded, append-only event store: one writer per data directory, any number of concurrent readers.
+/// An append-only event store: per-entity sequences and hash chains, one global order, any number of concurrent
+/// readers. <see cref="EventStore"/> is the embedded engine (one writer per data directory).
 /// </summary>
 /// <remarks>
-/// Appends are ordered by one writer thread; an acknowledged append is in the file (and, when durable or when the
-/// sync policy says so, fsynced) and visible to every read that starts after the acknowledgement. Reads never block
-/// the writer for longer than an index look-up. Every frame read from disk has its CRC-32 checked.
+/// Appends are committed one batch at a time, in one global order (in the embedded engine, by whoever holds the write
+/// lock: a synchronous caller writing its own and the queued appends, or the writer thread for async appends). An
+/// acknowledged append is stored (and, when durable or when the sync policy says so, flushed to stable storage) and
+/// visible to every read that starts after the acknowledgement. Reads never wait for a write longer than an index
+/// look-up. Every event read from storage is checked (a CRC-32 per frame in the embedded engine).
 /// </remarks>
 public interface IEventStore : IDisposable, IAsyncDisposable
 {
