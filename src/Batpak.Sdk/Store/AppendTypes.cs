@@ -84,7 +84,7 @@ public sealed record EventPage(IReadOnlyList<StoredEvent> Events, long NextGloba
 /// </remarks>
 public sealed class StoredEvent
 {
-    private readonly Batpak.Storage.FrameFormat.FrameFields _fields; // the decoded frame's header fields, when _header is built lazily
+    private readonly EventHeaderFields _fields; // the decoded header fields, when _header is built lazily
     private EventHeader? _header;
 
     internal StoredEvent(Coordinate coordinate, EventHeader header, ReadOnlyMemory<byte> payload, DiskPosition position, string? idempotencyKey, string? bypassReason)
@@ -97,15 +97,14 @@ public sealed class StoredEvent
         IdempotencyKey = idempotencyKey;
     }
 
-    internal StoredEvent(Coordinate coordinate, in Batpak.Storage.FrameFormat.FrameFields fields, ReadOnlyMemory<byte> payload, DiskPosition position)
+    internal StoredEvent(Coordinate coordinate, in EventHeaderFields fields, ReadOnlyMemory<byte> payload, DiskPosition position, string? idempotencyKey, string? bypassReason)
     {
         Coordinate = coordinate;
         _fields = fields;
-        _fields.Entity = _fields.Scope = string.Empty; // the coordinate holds them
         Payload = payload;
         Position = position;
-        IdempotencyKey = fields.IdempotencyKey;
-        BypassReason = fields.BypassReason;
+        IdempotencyKey = idempotencyKey;
+        BypassReason = bypassReason;
     }
 
     /// <summary>The event's entity and scope.</summary>
@@ -139,7 +138,7 @@ public sealed class StoredEvent
     private EventHeader CreateHeader()
     {
         // Two threads may both build it: the records are equal, and either one is kept.
-        EventHeader header = Batpak.Storage.FrameFormat.ToHeader(_fields);
+        EventHeader header = _fields.ToHeader();
         _header = header;
         return header;
     }

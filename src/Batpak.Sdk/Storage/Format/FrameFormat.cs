@@ -102,18 +102,27 @@ internal static partial class FrameFormat
         public uint BatchRemaining; // frames of the same atomic batch that follow this one (0: last or single)
     }
 
+    /// <summary>The engine-neutral header fields of a decoded frame (what a <see cref="StoredEvent"/> keeps).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static EventHeaderFields HeaderOf(in FrameFields fields) => new()
+    {
+        GlobalSequence = fields.GlobalSequence,
+        EventId = fields.EventId,
+        CorrelationId = fields.CorrelationId,
+        CausationId = fields.CausationId,
+        TimestampMicroseconds = fields.TimestampMicroseconds,
+        WallMilliseconds = fields.WallMilliseconds,
+        Counter = fields.Counter,
+        Depth = fields.Depth,
+        EntitySequence = fields.EntitySequence,
+        Kind = fields.Kind,
+        Flags = fields.Flags,
+        PrevHash = fields.PrevHash,
+        Hash = fields.Hash,
+    };
+
     /// <summary>The public header record of a decoded frame.</summary>
-    public static EventHeader ToHeader(in FrameFields fields) => new(
-        fields.EventId,
-        fields.CorrelationId,
-        fields.CausationId.IsEmpty ? null : fields.CausationId,
-        fields.TimestampMicroseconds,
-        new DagPosition(fields.WallMilliseconds, fields.Counter, fields.Depth, fields.EntitySequence),
-        EventKind.FromValue(fields.Kind),
-        (EventFlags)fields.Flags,
-        fields.GlobalSequence,
-        fields.PrevHash,
-        fields.Hash);
+    public static EventHeader ToHeader(in FrameFields fields) => HeaderOf(fields).ToHeader();
 
     // The HLC wall is stored as a delta from floor(timestamp / 1000): the writer and both readers share this.
     private static long FloorDiv(long value, long divisor) => value >= 0 ? value / divisor : ((value + 1) / divisor) - 1;

@@ -264,7 +264,7 @@ internal sealed class SegmentReader(StoreIndex index, FileHandleCache handles)
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     private static StoredEvent NewStoredEvent(in IndexEntry entry, string entity, string scope, in FrameFormat.FrameFields fields, ReadOnlySpan<byte> payload) =>
-        new(Coordinate.FromTrusted(entity, scope), fields, payload.ToArray(), entry.Position);
+        new(Coordinate.FromTrusted(entity, scope), FrameFormat.HeaderOf(fields), payload.ToArray(), entry.Position, fields.IdempotencyKey, fields.BypassReason);
 
     /// <summary>Reads one frame into <paramref name="buffer"/> and checks it (see <see cref="CheckFrame"/>); <paramref name="payload"/> is a slice of the buffer.</summary>
     public FrameFormat.FrameFields ReadFrame(in IndexEntry entry, byte[] buffer, out ReadOnlyMemory<byte> payload)
