@@ -55,7 +55,7 @@ public sealed class EventStore : IEventStore
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
-        _options.Validate();
+        BatpakOptionRules.ThrowIfInvalid(_options);
         var notifier = new CommitNotifier();
         _engine = new SegmentEngine(_options, timeProvider ?? TimeProvider.System, readOnly, notifier, loggerFactory, meterFactory);
         _core = new StoreCore(_engine, _options, notifier, this);
@@ -69,7 +69,7 @@ public sealed class EventStore : IEventStore
     /// writer are not seen. Appends, <c>Sync</c>, <c>Snapshot</c> and <c>Compact</c> throw <see cref="InvalidOperationException"/>.
     /// </summary>
     /// <param name="dataDirectory">An existing data directory.</param>
-    /// <param name="fileHandleBudget">The most segment read handles kept open.</param>
+    /// <param name="fileHandleBudget">The most segment read handles kept open (1 to 8192, as <see cref="BatpakOptions.FileHandleBudget"/>).</param>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     /// <exception cref="CorruptSegmentException">A segment is damaged (other than a torn tail of the last one).</exception>
     public static EventStore OpenReadOnly(string dataDirectory, int fileHandleBudget = 64)
