@@ -9,12 +9,13 @@ namespace Batpak.Storage;
 /// <summary>
 /// Batch staging: validates each append of the batch being written against the index and the events staged before
 /// it (CAS expectation, idempotency key, cause, size), stamps it (global and entity sequence, id, hybrid clock, chain
-/// hash), encodes its frame into the batch buffer and records it in <see cref="Staged"/>; rotates the active segment
-/// when the next frame would not fit. Nothing here reaches the index or a reader: <see cref="StoreWriter"/>'s batch
-/// loop writes the buffer, publishes <see cref="Staged"/> and answers the callers. Called only by that loop, under
-/// the write lock (held by the writer thread or by a synchronous caller writing a batch itself).
+/// hash), encodes its frame into the batch buffer and records it in <see cref="Staged"/>, rotating the active segment
+/// when the next frame would not fit. Called only by <see cref="StoreWriter"/>'s batch loop, under the write lock
+/// (held by the writer thread or by a synchronous caller writing a batch itself).
 /// </summary>
-/// <remarks>Atomic batches (<see cref="StageBatch"/>) and their validation are in BatchStager.AtomicBatch.cs.</remarks>
+/// <remarks>Nothing here reaches the index or a reader: the batch loop writes the buffer, publishes
+/// <see cref="Staged"/> and answers the callers. Atomic batches (<see cref="StageBatch"/>) and their validation are
+/// in BatchStager.AtomicBatch.cs.</remarks>
 internal sealed partial class BatchStager : IDisposable
 {
     private readonly BatpakOptions _options; // size limits and SegmentMaxBytes

@@ -2,10 +2,11 @@ namespace Batpak.Storage;
 
 /// <summary>
 /// The hybrid logical clock that stamps appends: a wall time in milliseconds that never goes backwards plus a counter
-/// that orders events within one millisecond. Held by value in <see cref="BatchStager"/> and used only by whoever
-/// holds the writer's write lock; staging reads the next stamp with <see cref="Peek"/> and takes it with
-/// <see cref="Advance"/> only once the event is certain to be staged, so a failed append leaves the clock as it was.
+/// that orders events within one millisecond. Held by value in <see cref="BatchStager"/> and used only under the
+/// writer's write lock.
 /// </summary>
+/// <remarks>Staging reads the next stamp with <see cref="Peek"/> and takes it with <see cref="Advance"/> only once the
+/// event is certain to be staged, so a failed append leaves the clock as it was.</remarks>
 internal struct HybridClock(long lastWall, uint lastCounter)
 {
     private long _lastWall = lastWall; // wall milliseconds of the last stamped event (the index's on open and on restart)

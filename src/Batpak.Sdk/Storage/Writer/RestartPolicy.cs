@@ -2,11 +2,11 @@ namespace Batpak.Storage;
 
 /// <summary>
 /// The writer's restart budget: which failed batches may be restarted from (I/O errors, and a batch abandoned half
-/// staged), and how often: at most <see cref="BatpakOptions.WriterRestartLimit"/> restarts within
-/// <see cref="BatpakOptions.WriterRestartWindow"/>. Only <see cref="StoreWriter"/>'s failure path calls it, under
-/// the write lock; <see cref="Count"/> may be read from any thread. The restart itself (putting the active segment
-/// back) is <see cref="ActiveSegment.TryRollBack"/>.
+/// staged), and how often (at most <see cref="BatpakOptions.WriterRestartLimit"/> restarts within
+/// <see cref="BatpakOptions.WriterRestartWindow"/>). Called only by <see cref="StoreWriter"/>'s failure path, under
+/// the write lock; <see cref="Count"/> may be read from any thread.
 /// </summary>
+/// <remarks>The restart itself (putting the active segment back) is <see cref="ActiveSegment.TryRollBack"/>.</remarks>
 internal sealed class RestartPolicy(BatpakOptions options)
 {
     private readonly List<DateTimeOffset> _restarts = new(); // times of the restarts still inside the window; write lock

@@ -3,9 +3,10 @@ namespace Batpak.Storage;
 /// <summary>
 /// One event of the batch being written: stamped and encoded by <see cref="BatchStager"/>, published to the index and
 /// answered by <see cref="StoreWriter"/>'s batch loop. Lives in <see cref="BatchStager.Staged"/> for one batch, under
-/// the write lock. An idempotent repeat of an event staged earlier in the same batch gets an entry too
-/// (<see cref="DuplicateOf"/>), so its command is answered with the original's receipt once that is published.
+/// the write lock.
 /// </summary>
+/// <remarks>An idempotent repeat of an event staged earlier in the same batch gets an entry too
+/// (<see cref="DuplicateOf"/>), so its command is answered with the original's receipt once that is published.</remarks>
 internal struct StagedEvent(WriteCommand command, AppendReceipt receipt, IndexEntry entry, int duplicateOf, int batchIndex, in Coordinate coordinate = default, string? idempotencyKey = null, ulong keyFingerprint = 0)
 {
     public readonly ulong KeyFingerprint = keyFingerprint; // IdempotencyFingerprint of a keyed event
