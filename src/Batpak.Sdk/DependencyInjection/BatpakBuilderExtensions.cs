@@ -32,10 +32,14 @@ public static class BatpakBuilderExtensions
     /// <param name="sectionPath">The section; <c>"Batpak"</c> by default.</param>
     /// <returns>The same builder.</returns>
     /// <remarks>
-    /// Keys are the property names (case-insensitive). Numbers use the invariant culture, <c>SyncMode</c> is
-    /// <c>Data</c> or <c>All</c>, time spans are <c>hh:mm:ss</c> (<see cref="TimeSpan"/>'s invariant format). The binding is
-    /// reflection-free (AOT-safe). An unknown key or an unparsable value throws
-    /// <see cref="InvalidOperationException"/> naming the key when the options are first built (at host start).
+    /// Keys are the property names (case-insensitive); every setting of <see cref="BatpakOptions"/> is bindable, and
+    /// each property's remarks give its form: numbers are integers (invariant culture), <c>SyncMode</c> is <c>Data</c>
+    /// or <c>All</c>, time spans are in the constant ("c") format <c>[d.]hh:mm:ss[.fffffff]</c>, <c>ChainKey</c> is
+    /// base64, <c>GatedKinds</c> is a comma-separated list (or an array) of kinds such as <c>0x1001</c>, added to the
+    /// set. The binding is reflection-free (AOT-safe). An unknown key or an unparsable value throws
+    /// <see cref="InvalidOperationException"/> naming the key when the options are first built (at host start); a value
+    /// that parses but is out of range fails validation (<see cref="OptionsValidationException"/>) with the
+    /// constructor's message.
     /// </remarks>
     public static IBatpakBuilder BindConfiguration(this IBatpakBuilder builder, string sectionPath = "Batpak")
     {

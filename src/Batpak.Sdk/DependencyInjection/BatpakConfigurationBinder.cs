@@ -1,100 +1,42 @@
-using System.Globalization;
-using System.Numerics;
 using Microsoft.Extensions.Configuration;
 
 namespace Batpak.DependencyInjection;
 
 /// <summary>
-/// Binds <see cref="BatpakOptions"/> from an <see cref="IConfiguration"/> section by hand: no reflection, so it is
-/// trim- and AOT-safe without the configuration binder, and every error names the key and the expected format.
+/// Binds <see cref="BatpakOptions"/> from an <see cref="IConfiguration"/> section through the rule table
+/// (<see cref="BatpakOptionRules"/>): every setting is bindable, each in its rule's configuration form. No reflection,
+/// so it is trim- and AOT-safe without the configuration binder. Only parsing happens here; ranges are checked with
+/// the rest of the options (by <see cref="BatpakOptionsValidator"/>), so code configured later may still change a value.
+/// Called by <c>AddBatpak(configuration)</c> and <c>BindConfiguration</c>.
 /// </summary>
 internal static class BatpakConfigurationBinder
 {
-    private static readonly string[] s_keys =
-    [
-        nameof(BatpakOptions.DataDirectory), nameof(BatpakOptions.SegmentMaxBytes), nameof(BatpakOptions.SyncEveryNEvents),
-        nameof(BatpakOptions.SyncMode), nameof(BatpakOptions.FileHandleBudget), nameof(BatpakOptions.WriteQueueCapacity),
-        nameof(BatpakOptions.MaxBatchEvents), nameof(BatpakOptions.MaxEventBytes), nameof(BatpakOptions.DefaultScope),
-        nameof(BatpakOptions.ShutdownDrainTimeout), nameof(BatpakOptions.SlowSyncThreshold),
-    ];
-
     /// <summary>Copies every key present in <paramref name="section"/> onto <paramref name="options"/>.</summary>
-    /// <exception cref="InvalidOperationException">A key is unknown or a value does not parse.</exception>
+    /// <exception cref="InvalidOperationException">A key is unknown or a value does not parse; the message names the key, the setting and the expected form (a secret's value is not shown).</exception>
     public static void Bind(IConfiguration section, BatpakOptions options)
     {
         foreach (IConfigurationSection child in section.GetChildren())
         {
-            string? value = child.Value;
-            if (value is null)
+            BatpakOptionRule rule = BatpakOptionRules.Find(child.Key)
+                ?? throw new InvalidOperationException($"Configuration key '{child.Path}' is not a BatpakOptions setting; the settings are {string.Join(", ", BatpakOptionRules.All.Select(static r => r.Name))}.");
+            string value = child.Value ?? (rule.IsList ? JoinItems(child, rule) : throw new InvalidOperationException($"Configuration key '{child.Path}' is a section; BatpakOptions.{rule.Name} is a single value ({rule.Format})."));
+            if (!rule.TryBind(options, value))
             {
-                throw new InvalidOperationException($"Configuration key '{child.Path}' is a section; BatpakOptions settings are single values.");
-            }
-
-            switch (Known(child))
-            {
-                case nameof(BatpakOptions.DataDirectory):
-                    options.DataDirectory = value;
-                    break;
-                case nameof(BatpakOptions.SegmentMaxBytes):
-                    options.SegmentMaxBytes = Parse<long>(child, value);
-                    break;
-                case nameof(BatpakOptions.SyncEveryNEvents):
-                    options.SyncEveryNEvents = Parse<int>(child, value);
-                    break;
-                case nameof(BatpakOptions.SyncMode):
-                    options.SyncMode = value.Length > 0 && char.IsAsciiLetter(value[0]) && Enum.TryParse(value, ignoreCase: true, out SyncMode mode) && Enum.IsDefined(mode)
-                        ? mode
-                        : throw Invalid(child, value, "Data or All");
-                    break;
-                case nameof(BatpakOptions.FileHandleBudget):
-                    options.FileHandleBudget = Parse<int>(child, value);
-                    break;
-                case nameof(BatpakOptions.WriteQueueCapacity):
-                    options.WriteQueueCapacity = Parse<int>(child, value);
-                    break;
-                case nameof(BatpakOptions.MaxBatchEvents):
-                    options.MaxBatchEvents = Parse<int>(child, value);
-                    break;
-                case nameof(BatpakOptions.MaxEventBytes):
-                    options.MaxEventBytes = Parse<int>(child, value);
-                    break;
-                case nameof(BatpakOptions.DefaultScope):
-                    options.DefaultScope = value;
-                    break;
-                case nameof(BatpakOptions.ShutdownDrainTimeout):
-                    options.ShutdownDrainTimeout = ParseTimeSpan(child, value);
-                    break;
-                case nameof(BatpakOptions.SlowSyncThreshold):
-                    options.SlowSyncThreshold = ParseTimeSpan(child, value);
-                    break;
+                string shown = rule.IsSecret ? $"({value.Length} characters, not shown)" : $"= '{value}'";
+                throw new InvalidOperationException($"Configuration value '{child.Path}' {shown} is not a valid BatpakOptions.{rule.Name}: expected {rule.Format}; valid values are {rule.Valid}.");
             }
         }
     }
 
-    private static string Known(IConfigurationSection child)
+    /// <summary>An array section (<c>Key:0</c>, <c>Key:1</c>, ...) as the comma-separated form of its items.</summary>
+    private static string JoinItems(IConfigurationSection list, BatpakOptionRule rule)
     {
-        foreach (string key in s_keys)
+        var items = new List<string>();
+        foreach (IConfigurationSection item in list.GetChildren())
         {
-            if (string.Equals(key, child.Key, StringComparison.OrdinalIgnoreCase))
-            {
-                return key;
-            }
+            items.Add(item.Value ?? throw new InvalidOperationException($"Configuration key '{item.Path}' is a section; an item of BatpakOptions.{rule.Name} is a single value."));
         }
 
-        throw new InvalidOperationException($"Configuration key '{child.Path}' is not a BatpakOptions setting; the settings are {string.Join(", ", s_keys)}.");
+        return string.Join(',', items);
     }
-
-    private static T Parse<T>(IConfigurationSection child, string value)
-        where T : struct, INumber<T> =>
-        T.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out T result)
-            ? result
-            : throw Invalid(child, value, $"an integer ({typeof(T).Name})");
-
-    private static TimeSpan ParseTimeSpan(IConfigurationSection child, string value) =>
-        TimeSpan.TryParse(value.Trim(), CultureInfo.InvariantCulture, out TimeSpan result)
-            ? result
-            : throw Invalid(child, value, "a time span such as 00:00:30");
-
-    private static InvalidOperationException Invalid(IConfigurationSection child, string value, string expected) =>
-        new($"Configuration value '{child.Path}' = '{value}' is not valid: expected {expected}.");
 }

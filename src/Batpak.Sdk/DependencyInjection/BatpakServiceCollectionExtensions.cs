@@ -26,7 +26,9 @@ public static class BatpakServiceCollectionExtensions
     /// <para>Safe to call more than once: services are registered once (<c>TryAdd</c>); each call's
     /// <paramref name="configure"/> is applied in order.</para>
     /// <para>Options are validated when the host starts (<c>ValidateOnStart</c>) or, without a host, when the store
-    /// is first resolved; the <see cref="OptionsValidationException"/> lists every bad setting by name.</para>
+    /// is first resolved, by the same rules as the <see cref="EventStore"/> constructor; the
+    /// <see cref="OptionsValidationException"/> lists every bad setting by name, in the words of the constructor's
+    /// exception.</para>
     /// <para>Logging goes to the container's <see cref="ILoggerFactory"/> and metrics to its
     /// <see cref="IMeterFactory"/> when they are registered (a Host registers both); see <see cref="BatpakMetrics"/>.</para>
     /// </remarks>
@@ -42,7 +44,6 @@ public static class BatpakServiceCollectionExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BatpakOptions>, BatpakOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BatpakOptions>, BatpakOptionsRulesValidator>());
         if (configure is not null)
         {
             options.Configure(configure);

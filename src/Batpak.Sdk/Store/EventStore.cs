@@ -76,7 +76,7 @@ public sealed partial class EventStore : IEventStore
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
-        _options.Validate();
+        BatpakOptionRules.ThrowIfInvalid(_options);
         _gatedKinds = GatedKindSet.From(_options.GatedKinds);
         TimeProvider time = timeProvider ?? TimeProvider.System;
         _time = time;

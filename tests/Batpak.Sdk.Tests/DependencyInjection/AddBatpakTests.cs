@@ -43,7 +43,7 @@ public class AddBatpakTests
         Assert.Single(services, d => d.ServiceType == typeof(TimeProvider));
         Assert.Single(services, d => d.ServiceType == typeof(IEventTypeRegistry));
         Assert.Single(services, d => d.ServiceType == typeof(IHostedService));
-        Assert.Equal(2, services.Count(d => d.ServiceType == typeof(IValidateOptions<BatpakOptions>)));
+        Assert.Single(services, d => d.ServiceType == typeof(IValidateOptions<BatpakOptions>)); // one validator: the rule table
         Assert.Equal(countAfterFirst + 1, services.Count); // only the second configure action was added
 
         using ServiceProvider provider = services.BuildServiceProvider();
@@ -233,9 +233,9 @@ public class AddBatpakTests
 
     [Theory]
     [InlineData("SyncEveryNEvent", "5", "'Batpak:SyncEveryNEvent' is not a BatpakOptions setting")]
-    [InlineData("SyncEveryNEvents", "five", "'Batpak:SyncEveryNEvents' = 'five' is not valid: expected an integer")]
-    [InlineData("SyncMode", "1", "'Batpak:SyncMode' = '1' is not valid: expected Data or All")]
-    [InlineData("ShutdownDrainTimeout", "soon", "'Batpak:ShutdownDrainTimeout' = 'soon' is not valid: expected a time span")]
+    [InlineData("SyncEveryNEvents", "five", "'Batpak:SyncEveryNEvents' = 'five' is not a valid BatpakOptions.SyncEveryNEvents: expected an integer")]
+    [InlineData("SyncMode", "1", "'Batpak:SyncMode' = '1' is not a valid BatpakOptions.SyncMode: expected Data or All")]
+    [InlineData("ShutdownDrainTimeout", "soon", "'Batpak:ShutdownDrainTimeout' = 'soon' is not a valid BatpakOptions.ShutdownDrainTimeout: expected a time span")]
     public void BindConfiguration_BadKeyOrValue_ThrowsNamingTheKey(string key, string value, string expected)
     {
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

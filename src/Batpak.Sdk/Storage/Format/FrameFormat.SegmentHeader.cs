@@ -1,3 +1,5 @@
+// Owns the segment header: its encoder, and its parser for versions 2 and 1. StoreWriter, SegmentCompactor and
+// FormatUpgrade write headers; open, recovery (EventStore, SegmentScanner), FormatVersion1 and tests read them.
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;

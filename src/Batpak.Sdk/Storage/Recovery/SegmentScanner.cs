@@ -1,3 +1,7 @@
+// Owns the recovery scan of one segment file: header checks, then every frame's length, CRC, body, records and
+// atomic batches, in buffered positional reads. Called by EventStore's recovery (EventStore.Recovery.cs,
+// EventStore.RecoveryWorker.cs, EventStore.LiveSegments.cs), StoreWriter (re-checking the active segment after a
+// failed batch is cut off), SegmentCompactor (its inputs), FileHandleCache (ReadExactly) and tests.
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
@@ -15,7 +19,7 @@ namespace Batpak.Storage;
 /// torn tail (cut off) only when nothing valid follows it; when a valid frame follows, the damage is in the middle
 /// of acknowledged data and is reported as an error instead of being silently cut away.
 /// </remarks>
-internal static class SegmentScanner
+internal static partial class SegmentScanner
 {
     public const int MaxScannedFrameBytes = 1 << 30;
     private const int ChunkBytes = 1 << 20;
@@ -233,123 +237,6 @@ internal static class SegmentScanner
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>
-    /// Reads the compaction record that opens a compaction output, checking its CRC (and MAC under a chain key);
-    /// null when the file has no readable record first. Nothing is trusted from it until the whole segment scans.
-    /// </summary>
-    public static SegmentRecords.CompactionRecord? TryReadCompactionRecord(SafeFileHandle handle, FrameFormat.SegmentHeader header, byte[]? chainKey)
-    {
-        long fileLength = RandomAccess.GetLength(handle);
-        Span<byte> frameHeader = stackalloc byte[FrameFormat.FrameHeaderSize];
-        if (fileLength < header.Length + FrameFormat.FrameHeaderSize || !TryReadExactly(handle, frameHeader, header.Length))
-        {
-            return null;
-        }
-
-        uint length = BinaryPrimitives.ReadUInt32BigEndian(frameHeader);
-        if (length == 0 || length > MaxScannedFrameBytes || header.Length + FrameFormat.FrameHeaderSize + length > fileLength)
-        {
-            return null;
-        }
-
-        byte[] frame = ArrayPool<byte>.Shared.Rent((int)length + FrameFormat.FrameHeaderSize);
-        try
-        {
-            Span<byte> span = frame.AsSpan(0, (int)length + FrameFormat.FrameHeaderSize);
-            if (!TryReadExactly(handle, span, header.Length) || !FrameFormat.CrcMatches(span) || !SegmentRecords.IsRecord(span[FrameFormat.FrameHeaderSize..]))
-            {
-                return null;
-            }
-
-            try
-            {
-                return SegmentRecords.Decode(span[FrameFormat.FrameHeaderSize..], chainKey) as SegmentRecords.CompactionRecord;
-            }
-            catch (FormatException)
-            {
-                return null;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(frame);
-        }
-    }
-
-    /// <summary>
-    /// Whether a frame that passes its CRC, decodes, and carries a global sequence above <paramref name="afterGlobal"/>
-    /// starts at any offset in <c>[from, fileLength)</c>: evidence that bad bytes before it are damage inside
-    /// written data, not a torn tail. Only offsets whose body starts like every frame body (an array-16 header of
-    /// at least <see cref="FrameFormat.MinBodyFieldCount"/> fields) and whose length fits the file are read and
-    /// CRC-checked, so the search is a linear pass with rare reads even over random bytes. It runs only on the
-    /// failure path. A frame embedded in a torn frame's payload counts only if its sequence is newer than the log's.
-    /// </summary>
-    private static bool LaterFrameExists(SafeFileHandle handle, long from, long fileLength, long afterGlobal)
-    {
-        const int probe = FrameFormat.FrameHeaderSize + 3; // length, CRC, array-16 marker and count
-        byte[] window = ArrayPool<byte>.Shared.Rent(ChunkBytes + probe);
-        try
-        {
-            for (long start = from; start + probe <= fileLength; start += ChunkBytes)
-            {
-                int count = (int)Math.Min(ChunkBytes + probe, fileLength - start);
-                if (!TryReadExactly(handle, window.AsSpan(0, count), start))
-                {
-                    return false;
-                }
-
-                int candidates = Math.Min(ChunkBytes, count - probe + 1);
-                for (int i = 0; i < candidates; i++)
-                {
-                    int body = i + FrameFormat.FrameHeaderSize;
-                    if (window[body] != 0xDC || window[body + 1] != 0 || window[body + 2] < FrameFormat.MinBodyFieldCount)
-                    {
-                        continue;
-                    }
-
-                    uint length = BinaryPrimitives.ReadUInt32BigEndian(window.AsSpan(i));
-                    if (length >= 3 && length <= MaxScannedFrameBytes && start + i + FrameFormat.FrameHeaderSize + length <= fileLength
-                        && IsNewerFrame(handle, start + i, (int)length, afterGlobal))
-                    {
-                        return true;
-                    }
-                }
-            }
-
-            return false;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(window);
-        }
-    }
-
-    private static bool IsNewerFrame(SafeFileHandle handle, long offset, int length, long afterGlobal)
-    {
-        byte[] frame = ArrayPool<byte>.Shared.Rent(length + FrameFormat.FrameHeaderSize);
-        try
-        {
-            Span<byte> span = frame.AsSpan(0, length + FrameFormat.FrameHeaderSize);
-            if (!TryReadExactly(handle, span, offset) || !FrameFormat.CrcMatches(span))
-            {
-                return false;
-            }
-
-            try
-            {
-                return FrameFormat.ReadBody(frame.AsMemory(FrameFormat.FrameHeaderSize, length), out _).GlobalSequence > afterGlobal;
-            }
-            catch (Exception ex) when (ex is MessagePackSerializationException or FormatException or EndOfStreamException or OverflowException)
-            {
-                return false;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(frame);
         }
     }
 

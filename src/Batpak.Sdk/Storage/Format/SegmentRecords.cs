@@ -10,7 +10,9 @@ namespace Batpak.Storage;
 /// segment, and the <b>compaction record</b> that opens every compaction output and is the only thing that lets
 /// open accept a gap in the global sequence, a tombstone, or delete a file. Records use the frame envelope (length,
 /// CRC-32, body) with a body that is a short MessagePack array (fixarray, under 16 fields) whose first field is a tag,
-/// where an event body is an array of at least 16 fields: the first body byte tells them apart.
+/// where an event body is an array of at least 16 fields: the first body byte tells them apart. StoreWriter writes
+/// seals, SegmentCompactor and FormatUpgrade write both records, and recovery (SegmentScanner, SegmentRecordChecks,
+/// EventStore) decodes them.
 /// </summary>
 internal static class SegmentRecords
 {
