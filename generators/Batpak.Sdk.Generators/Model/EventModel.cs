@@ -126,7 +126,11 @@ internal enum ShapeKind
 /// <param name="Model">The model, or <see langword="null"/> when an error prevents emission.</param>
 /// <param name="Claim">The kind the type claims, for the compilation-wide duplicate check.</param>
 /// <param name="Diagnostics">Errors found while parsing.</param>
-internal sealed record ParseResult(EventModel? Model, KindClaim? Claim, EquatableArray<DiagnosticInfo> Diagnostics);
+internal sealed record ParseResult(EventModel? Model, KindClaim? Claim, EquatableArray<DiagnosticInfo> Diagnostics)
+{
+    /// <summary>Nothing to emit, claim or report: a declaration the compiler already reports an error for.</summary>
+    public static ParseResult Empty { get; } = new(null, null, EquatableArray<DiagnosticInfo>.Empty);
+}
 
 /// <summary>A type's claim on a kind, with where to report a duplicate. Immutable, structurally equal, no symbols.</summary>
 internal sealed record KindClaim(string TypeName, ushort Kind, LocationInfo? Location);

@@ -5,7 +5,7 @@ namespace Batpak;
 
 /// <summary>
 /// An <see cref="IBufferWriter{T}"/> over one <see cref="ArrayPool{T}"/> array, reused across calls with
-/// <see cref="Reset"/>. Not thread-safe: one owner at a time (the writer thread owns the store's instance).
+/// <see cref="Reset"/>. Not thread-safe: one owner at a time (the store's batch buffer belongs to its writer and is used only under the write lock).
 /// </summary>
 internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {

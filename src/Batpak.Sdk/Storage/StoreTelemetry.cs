@@ -10,9 +10,9 @@ namespace Batpak.Storage;
 /// disposed after it stops. Instrument and category names are in <see cref="BatpakMetrics"/>.
 /// </summary>
 /// <remarks>
-/// <para>Cost: the counters and the histogram are called from the writer thread once per batch (not per event), and
-/// an instrument nobody listens to costs one branch. Logging uses source-generated <see cref="LoggerMessageAttribute"/>
-/// methods, which check <c>IsEnabled</c> before formatting.</para>
+/// <para>Cost: the counters and the histogram are called by the writer (under its write lock) once per batch (not per
+/// event), and an instrument nobody listens to costs one branch. Logging uses source-generated
+/// <see cref="LoggerMessageAttribute"/> methods, which check <c>IsEnabled</c> before formatting.</para>
 /// <para>Meter ownership: with an <see cref="IMeterFactory"/> (the DI container's), the factory owns and disposes the
 /// meter; without one the store creates its own and disposes it with itself. Observable instruments read the store
 /// through callbacks that report nothing once the store is disposed, so a factory-owned meter that outlives the
@@ -62,7 +62,7 @@ internal sealed partial class StoreTelemetry : IDisposable
         _meter.CreateObservableCounter(BatpakMetrics.SubscriptionDrops, () => _disposed ? [] : new[] { new Measurement<long>(subscriptionDrops()) }, "{event}", "Events dropped by push subscriptions whose consumer fell behind.");
     }
 
-    /// <summary>Writer thread: a batch of <paramref name="count"/> events was written and acknowledged.</summary>
+    /// <summary>Writer, under its write lock: a batch of <paramref name="count"/> events was written and acknowledged.</summary>
     public void Appended(int count)
     {
         if (count > 0)
@@ -71,10 +71,10 @@ internal sealed partial class StoreTelemetry : IDisposable
         }
     }
 
-    /// <summary>Writer thread: <paramref name="bytes"/> were written to the active segment.</summary>
+    /// <summary>Writer, under its write lock: <paramref name="bytes"/> were written to the active segment.</summary>
     public void Written(int bytes) => _bytesWritten.Add(bytes);
 
-    /// <summary>Writer thread: an fsync that started at <paramref name="startTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>) finished.</summary>
+    /// <summary>Writer, under its write lock: an fsync that started at <paramref name="startTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>) finished.</summary>
     public void Synced(long startTimestamp, int segmentId)
     {
         long elapsed = Stopwatch.GetTimestamp() - startTimestamp;

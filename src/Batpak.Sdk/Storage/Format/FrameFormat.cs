@@ -51,7 +51,7 @@ internal static partial class FrameFormat
     /// <summary>
     /// The file name of a segment: its id in at least six digits (<c>000042.fbat</c>, <c>1000000.fbat</c>), so
     /// every name of the first 999,999 segments is unchanged. Ids are <see cref="int"/>s; the writer refuses to
-    /// rotate past <see cref="int.MaxValue"/> rather than overflow (see <c>StoreWriter.Rotate</c>).
+    /// rotate past <see cref="int.MaxValue"/> rather than overflow (see <see cref="ActiveSegment.SealAndRotate"/>).
     /// </summary>
     public static string SegmentFileName(int segmentId) => segmentId.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension;
 
