@@ -170,7 +170,7 @@ public sealed class EventTooLargeException : BatpakException
     public long MaxBytes { get; }
 }
 
-/// <summary>The writer thread failed; the append was not acknowledged and nothing of it is visible.</summary>
+/// <summary>The store's write path failed (an I/O error while writing or syncing a batch); the append was not acknowledged and nothing of it is visible.</summary>
 public sealed class WriterCrashedException : BatpakException
 {
     /// <summary>Creates the exception.</summary>
