@@ -317,7 +317,7 @@ public class PipelineTests
     }
 
     [Fact]
-    public void Commit_ManyEventsOnOneThread_ReusesTheEncodeBuffer()
+    public void Commit_HundredEventsOnOneThread_EachStoresItsOwnPayload_NoneLeaksIntoAnother()
     {
         using var dir = new TempDirectory();
         using EventStore store = TestEvents.Open(dir.Path);
