@@ -68,9 +68,19 @@ public class RegionTests
     private static readonly Coordinate s_order = new("order:1", "tenant:a");
 
     [Fact]
-    public void All_MatchesEverything()
+    public void All_MatchesAnyCoordinateKindGlobalSequenceAndTimestamp()
     {
-        Assert.True(Region.All.Matches(s_order, EventKind.Create(1, 1), 0, 0));
+        Coordinate[] coordinates = [s_order, new("x", "y"), new(new string('e', Coordinate.MaxLength), "\u00e9")];
+        EventKind[] kinds = [EventKind.Create(0x1, 0x001), EventKind.Create(0xF, 0xFFF), EventKind.FromValue(0x0001)];
+        foreach (Coordinate coordinate in coordinates)
+        {
+            foreach (EventKind kind in kinds)
+            {
+                Assert.True(Region.All.Matches(coordinate, kind, 0, long.MinValue));
+                Assert.True(Region.All.Matches(coordinate, kind, long.MaxValue, long.MaxValue));
+                Assert.True(Region.All.Matches(coordinate, kind, 12345, 0));
+            }
+        }
     }
 
     [Fact]
@@ -96,7 +106,7 @@ public class RegionTests
     }
 
     [Fact]
-    public void WithTimestamps_FiltersByMicroseconds()
+    public void WithTimestamps_KeepsTheRangeInclusiveAtBothEnds_InMicroseconds()
     {
         var from = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         Region region = Region.All.WithTimestamps(from, from.AddSeconds(1));
@@ -104,5 +114,6 @@ public class RegionTests
         Assert.True(region.Matches(s_order, EventKind.Create(1, 1), 0, fromUs));
         Assert.True(region.Matches(s_order, EventKind.Create(1, 1), 0, fromUs + 1_000_000));
         Assert.False(region.Matches(s_order, EventKind.Create(1, 1), 0, fromUs - 1));
+        Assert.False(region.Matches(s_order, EventKind.Create(1, 1), 0, fromUs + 1_000_001));
     }
 }

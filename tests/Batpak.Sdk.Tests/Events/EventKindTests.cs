@@ -71,7 +71,7 @@ public class EventIdTests
     }
 
     [Fact]
-    public void EventHash_RoundTripsBytesAndHex()
+    public void EventHash_RoundTripsItsBytes_PrintsAsLowercaseHex_AndRefusesAWrongLength()
     {
         byte[] bytes = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();
         EventHash hash = EventHash.FromBytes(bytes);

@@ -51,6 +51,10 @@ public sealed class CrashTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"{iterations} kills ({early} possibly during open), {acked.Count} acknowledged events kept, {truncations} reopens cut a torn tail, {clock.Elapsed.TotalSeconds:F1} s");
+        foreach (string how in new[] { "durable", "async", "plain", "batch" })
+        {
+            Assert.True(acked.Values.Any(a => a.How == how), $"the child never acknowledged a {how} append: that kind was not tested");
+        }
     }
 
     private static void Collect(IReadOnlyList<string> lines, Dictionary<long, Ack> acked, int iteration)

@@ -4,8 +4,9 @@ using System.Text;
 namespace Batpak.Tests;
 
 /// <summary>
-/// Pipeline behaviour against <see cref="InMemoryEventStore"/> (a test double that honours BypassReason).
-/// The commit-once and bypass-audit scenarios also run against the real EventStore in <see cref="PipelineEventStoreTests"/>.
+/// Pipeline behaviour over the real <see cref="EventStore"/> in a temporary directory: gates, commit once, failed
+/// commits, bypasses and their audit, typed and async forms. A pipeline that did not reach the store shows as an
+/// event count of 0 (every refused proposal here would be a valid append).
 /// </summary>
 public class PipelineTests
 {
@@ -19,7 +20,8 @@ public class PipelineTests
     [Fact]
     public void Commit_IssuedReceipt_AppendsPayloadAndReturnsCommitted()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         Receipt<string> receipt = pipeline.Evaluate(new OrderContext("ann", false, 10m), new Proposal<string>("hello", s_order, s_kind));
 
@@ -38,18 +40,20 @@ public class PipelineTests
     [Fact]
     public void Evaluate_Denied_AppendsNothing()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
 
         Assert.Throws<GateDeniedException>(() => pipeline.Evaluate(new OrderContext("ann", false, 1000m), new Proposal<string>("x", s_order, s_kind)));
 
-        Assert.Equal(0, store.Count);
+        Assert.Equal(0, store.GetStats().EventCount);
     }
 
     [Fact]
     public void Commit_SameReceiptTwice_SecondThrowsNamingTheProposal()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         Receipt<string> receipt = pipeline.Evaluate(new OrderContext("ann", false, 10m), new Proposal<string>("hello", s_order, s_kind));
         pipeline.Commit(receipt, s_utf8);
@@ -58,7 +62,7 @@ public class PipelineTests
 
         Assert.Contains("kind 0x1001 at tenant:acme/order:1 (String)", error.Message, StringComparison.Ordinal);
         Assert.Contains("already committed", error.Message, StringComparison.Ordinal);
-        Assert.Equal(1, store.Count);
+        Assert.Equal(1, store.GetStats().EventCount);
     }
 
     [Fact]
@@ -66,7 +70,8 @@ public class PipelineTests
     {
         const int Threads = 8;
         const int Rounds = 50;
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         var context = new OrderContext("ann", false, 10m);
 
@@ -103,15 +108,15 @@ public class PipelineTests
 
             Assert.Equal(1, won);
             Assert.Equal(Threads - 1, refused);
-            Assert.Equal(round + 1, store.Count);
-            Assert.Equal(round + 1, store.AppendCalls);
+            Assert.Equal(round + 1, store.GetStats().EventCount);
         }
     }
 
     [Fact]
     public void Commit_ReceiptFromAnotherGateSet_Throws()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var mine = new Pipeline<OrderContext>(store, new GateSet<OrderContext>([s_maxTotal], name: "mine"));
         var other = new Pipeline<OrderContext>(store, new GateSet<OrderContext>([], name: "lenient"));
         Receipt<string> foreign = other.Evaluate(new OrderContext("ann", false, 1000m), new Proposal<string>("x", s_order, s_kind));
@@ -121,26 +126,28 @@ public class PipelineTests
         Assert.Contains("issued by gate set \"lenient\"", error.Message, StringComparison.Ordinal);
         Assert.Contains("not by this pipeline's gate set \"mine\"", error.Message, StringComparison.Ordinal);
         Assert.Equal(ReceiptState.Issued, foreign.State);
-        Assert.Equal(0, store.Count);
+        Assert.Equal(0, store.GetStats().EventCount);
     }
 
     [Fact]
     public void Commit_ReceiptMadeWithoutConstructor_Throws()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         var forged = (Receipt<string>)RuntimeHelpers.GetUninitializedObject(typeof(Receipt<string>));
 
         InvalidOperationException error = Assert.Throws<InvalidOperationException>(() => pipeline.Commit(forged, s_utf8));
 
         Assert.Contains("not issued by any gate set", error.Message, StringComparison.Ordinal);
-        Assert.Equal(0, store.AppendCalls);
+        Assert.Equal(0, store.GetStats().EventCount);
     }
 
     [Fact]
     public void Commit_StoreThrows_ReceiptIsSpentAndCannotBeRetried()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         Receipt<string> receipt = pipeline.Evaluate(new OrderContext("ann", false, 10m), new Proposal<string>("x", s_order, s_kind, new AppendOptions { ExpectedSequence = 5 }));
 
@@ -149,13 +156,14 @@ public class PipelineTests
 
         InvalidOperationException error = Assert.Throws<InvalidOperationException>(() => pipeline.Commit(receipt, s_utf8));
         Assert.Contains("earlier commit of it failed", error.Message, StringComparison.Ordinal);
-        Assert.Equal(0, store.Count);
+        Assert.Equal(0, store.GetStats().EventCount);
     }
 
     [Fact]
     public void Commit_EncoderThrows_ReceiptStaysIssued()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         Receipt<string> receipt = pipeline.Evaluate(new OrderContext("ann", false, 10m), new Proposal<string>("x", s_order, s_kind));
         IPayloadEncoder<string> broken = PayloadEncoder.Create<string>((Func<string, byte[]>)(_ => throw new FormatException("bad")));
@@ -164,13 +172,14 @@ public class PipelineTests
 
         Assert.Equal(ReceiptState.Issued, receipt.State);
         pipeline.Commit(receipt, s_utf8);
-        Assert.Equal(1, store.Count);
+        Assert.Equal(1, store.GetStats().EventCount);
     }
 
     [Fact]
     public void Commit_TypedEvent_EncodesWithMessagePackAndBuildsCoordinate()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         var placed = new OrderPlaced("507", "acme", 42.5m);
 
@@ -181,12 +190,14 @@ public class PipelineTests
         Assert.Equal(new Coordinate("order:507", "tenant:acme"), stored.Coordinate);
         Assert.Equal(OrderPlaced.Kind, stored.Kind);
         Assert.Equal(placed, OrderPlaced.Read(stored.Payload));
+        Assert.Equal(committed.Append.Hash, stored.Header.Hash);
     }
 
     [Fact]
     public void Propose_TypedEventWithoutScopeMember_UsesPipelineDefaultScope()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<int>(store, new GateSet<int>(), defaultScope: "tenant:default");
 
         Proposal<Pinged> proposal = pipeline.Propose(new Pinged(7));
@@ -201,19 +212,21 @@ public class PipelineTests
     [InlineData("   ")]
     public void Bypass_MissingReason_ThrowsAndAppendsNothing(string? reason)
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
 
         ArgumentException error = Assert.Throws<ArgumentException>(() => pipeline.Bypass(new Proposal<string>("x", s_order, s_kind), reason!, s_utf8));
 
         Assert.Contains("A bypass needs a reason", error.Message, StringComparison.Ordinal);
-        Assert.Equal(0, store.AppendCalls);
+        Assert.Equal(0, store.GetStats().EventCount);
     }
 
     [Fact]
     public void Bypass_ReasonTooLong_Throws()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
 
         Assert.Throws<ArgumentException>(() => pipeline.Bypass(new Proposal<string>("x", s_order, s_kind), new string('r', Pipeline.MaxBypassReasonLength + 1), s_utf8));
@@ -222,7 +235,8 @@ public class PipelineTests
     [Fact]
     public void Bypass_WithReason_SkipsGatesAndRecordsReasonAndFlag()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         int gateCalls = 0;
         var counting = Gate.Create<OrderContext>("counting", _ =>
         {
@@ -249,7 +263,8 @@ public class PipelineTests
     [Fact]
     public void Bypass_TypedEvent_EncodesWithMessagePack()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         var placed = new OrderPlaced("9", "acme", 5000m);
 
@@ -263,7 +278,8 @@ public class PipelineTests
     [Fact]
     public void ListBypasses_MixedLog_ReturnsOnlyBypassedEventsWithReasonsInOrder()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         var ok = new OrderContext("ann", false, 1m);
         var other = new Coordinate("order:2", "tenant:globex");
@@ -278,7 +294,9 @@ public class PipelineTests
         Assert.Equal(["reason one", "reason two"], all.Select(e => e.BypassReason));
         Assert.Equal(["b", "d"], all.Select(e => Encoding.UTF8.GetString(e.Payload.Span)));
         Assert.Equal(["reason two"], globex.Select(e => e.BypassReason));
-        Assert.Empty(new InMemoryEventStore().ListBypasses());
+        using var emptyDir = new TempDirectory();
+        using EventStore empty = TestEvents.Open(emptyDir.Path);
+        Assert.Empty(empty.ListBypasses());
     }
 
     [Fact]
@@ -299,9 +317,10 @@ public class PipelineTests
     }
 
     [Fact]
-    public void Commit_ManyEventsOnOneThread_ReusesTheEncodeBuffer()
+    public void Commit_HundredEventsOnOneThread_EachStoresItsOwnPayload_NoneLeaksIntoAnother()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         var ok = new OrderContext("ann", false, 1m);
         for (int i = 0; i < 100; i++)
@@ -316,7 +335,8 @@ public class PipelineTests
     [Fact]
     public async Task CommitAsync_TypedEvent_CommitsOnceAndSecondThrows()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
         var placed = new OrderPlaced("1", "acme", 1m);
         Receipt<OrderPlaced> receipt = pipeline.Evaluate(new OrderContext("ann", false, 1m), pipeline.Propose(placed));
@@ -325,17 +345,62 @@ public class PipelineTests
 
         Assert.Equal(placed, OrderPlaced.Read(store.Get(committed.EventId).Payload));
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await pipeline.CommitAsync(receipt));
-        Assert.Equal(1, store.Count);
+        Assert.Equal(1, store.GetStats().EventCount);
     }
 
     [Fact]
     public async Task BypassAsync_BlankReason_ThrowsBeforeAppending()
     {
-        using var store = new InMemoryEventStore();
+        using var dir = new TempDirectory();
+        using EventStore store = TestEvents.Open(dir.Path);
         var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
 
         await Assert.ThrowsAsync<ArgumentException>(async () => await pipeline.BypassAsync(pipeline.Propose(new OrderPlaced("1", "acme", 1m)), " "));
 
-        Assert.Equal(0, store.AppendCalls);
+        Assert.Equal(0, store.GetStats().EventCount);
+    }
+
+    [Fact]
+    public void CommitAndBypass_BypassReasonSurvivesReopen_AndTheAuditListsOnlyTheBypass()
+    {
+        using var dir = new TempDirectory();
+        EventId committedId;
+        EventId bypassedId;
+        using (EventStore store = TestEvents.Open(dir.Path))
+        {
+            var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
+            committedId = pipeline.Commit(pipeline.Evaluate(new OrderContext("ann", false, 10m), new Proposal<string>("gated", s_order, s_kind)), s_utf8).EventId;
+            bypassedId = pipeline.Bypass(new Proposal<string>("forced", s_order, s_kind), "INC-7: restore lost order", s_utf8).EventId;
+        }
+
+        using (EventStore reopened = TestEvents.Open(dir.Path))
+        {
+            StoredEvent gated = reopened.Get(committedId);
+            Assert.Null(gated.BypassReason);
+            Assert.Equal(EventFlags.None, gated.Header.Flags & EventFlags.Bypassed);
+
+            StoredEvent audited = Assert.Single(reopened.ListBypasses());
+            Assert.Equal(bypassedId, audited.Id);
+            Assert.Equal("INC-7: restore lost order", audited.BypassReason);
+            Assert.Equal(EventFlags.Bypassed, audited.Header.Flags & EventFlags.Bypassed);
+            Assert.Equal("forced", Encoding.UTF8.GetString(audited.Payload.Span));
+            Assert.True(reopened.Verify(s_order.Entity).IsValid);
+        }
+    }
+
+    [Fact]
+    public async Task BypassAsync_ThirtyTwoConcurrent_EachEventStoredWithItsOwnReasonAndPayload()
+    {
+        using var dir = new TempDirectory();
+        await using EventStore store = TestEvents.Open(dir.Path);
+        var pipeline = new Pipeline<OrderContext>(store, new GateSet<OrderContext>(s_maxTotal));
+
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(i =>
+            pipeline.BypassAsync(new Proposal<string>("p" + i, new Coordinate("order:" + i, "tenant:acme"), s_kind), "reason " + i, s_utf8).AsTask()));
+
+        IReadOnlyList<StoredEvent> audit = store.ListBypasses();
+        Assert.Equal(32, audit.Count);
+        Assert.All(audit, e => Assert.Equal("reason " + e.Coordinate.Entity["order:".Length..], e.BypassReason));
+        Assert.All(audit, e => Assert.Equal("p" + e.Coordinate.Entity["order:".Length..], Encoding.UTF8.GetString(e.Payload.Span)));
     }
 }

@@ -169,19 +169,33 @@ public class ReactorRunnerTests
     }
 
     [Fact]
-    public async Task Runner_ThrowingReactor_IsRetriedWithBackoff_AndStoreKeepsWorking()
+    public async Task Runner_ThrowingReactor_IsRetriedAfterADoublingCappedBackoff_ThenReactsOnce_AndTheStoreKeepsWorking()
     {
         using var dir = new TempDirectory();
         await using EventStore store = TestEvents.Open(dir.Path);
         var failures = new List<ReactorFailure>();
+        var attempts = new List<TimeSpan>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var reactor = new ReserveStock(before: (evt, call) =>
         {
-            if (evt.OrderId == "flaky" && call <= 3)
+            if (evt.OrderId != "flaky")
+            {
+                return;
+            }
+
+            attempts.Add(clock.Elapsed);
+            if (call <= 3)
             {
                 throw new InvalidOperationException($"attempt {call} fails");
             }
         });
-        var options = s_fast with { MaxAttempts = 5, OnFailure = f => { lock (failures) { failures.Add(f); } } };
+        var options = s_fast with
+        {
+            MaxAttempts = 5,
+            InitialBackoff = TimeSpan.FromMilliseconds(20),
+            MaxBackoff = TimeSpan.FromMilliseconds(50),
+            OnFailure = f => { lock (failures) { failures.Add(f); } },
+        };
         await using var runner = new ReactorRunner(store, reactor, options);
         store.Append(new OrderSubmitted("flaky", 1));
         store.Append(new OrderSubmitted("fine", 2));
@@ -195,6 +209,14 @@ public class ReactorRunnerTests
         Assert.All(failures, f => Assert.Equal(ReactorFailureAction.Retry, f.Action));
         Assert.All(failures, f => Assert.IsType<InvalidOperationException>(f.Exception));
         Assert.Equal("reserve-stock", failures[0].ReactorName);
+        Assert.Equal(4, attempts.Count);
+        int[] waits = [20, 40, 50]; // 20 ms, doubled to 40, doubled to 80 and capped at 50
+        for (int i = 0; i < waits.Length; i++)
+        {
+            double gap = (attempts[i + 1] - attempts[i]).TotalMilliseconds;
+            Assert.True(gap >= waits[i] - 1, $"attempt {i + 2} came {gap:F1} ms after attempt {i + 1}; the backoff is {waits[i]} ms");
+        }
+
         Assert.Single(store.Stream("stock:flaky"));
         Assert.Single(store.Stream("stock:fine"));
         store.Append(new OrderSubmitted("after", 3)); // the store is unharmed

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Text;
-using Batpak.Storage;
 
 namespace Batpak.Tests.Store;
 
@@ -8,7 +6,6 @@ public class EventStoreTests
 {
     private static readonly Coordinate s_alice = new("acct:alice", "bank");
     private static readonly Coordinate s_bob = new("acct:bob", "bank");
-    private static readonly Coordinate s_log = new("audit:log", "ops");
 
     [Fact]
     public void Reopen_AfterThreeRotations_ReturnsEveryEventInOrder()
@@ -40,63 +37,6 @@ public class EventStoreTests
             Assert.Equal(100, next.EntitySequence);
             Assert.True(reopened.Verify(s_alice.Entity).IsValid);
         }
-    }
-
-    [Fact]
-    public void Append_ExpectedSequenceMismatch_ReportsExpectedAndActualAndAppendsNothing()
-    {
-        using var dir = new TempDirectory();
-        using EventStore store = TestEvents.Open(dir.Path);
-        store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0), new AppendOptions { ExpectedSequence = AppendOptions.NoStream });
-        store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(1), new AppendOptions { ExpectedSequence = 0 });
-
-        var ex = Assert.Throws<SequenceMismatchException>(() =>
-            store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(2), new AppendOptions { ExpectedSequence = 0 }));
-
-        Assert.Equal("acct:alice", ex.Entity);
-        Assert.Equal(0, ex.Expected);
-        Assert.Equal(1, ex.Actual);
-        Assert.Contains("expected", ex.Message, StringComparison.Ordinal);
-        Assert.Equal(1, store.GetLastSequence(s_alice.Entity));
-        Assert.Equal(2, store.GetStats().EventCount);
-        Assert.Throws<SequenceMismatchException>(() =>
-            store.Append(s_bob, TestEvents.Created, TestEvents.Payload(3), new AppendOptions { ExpectedSequence = 5 }));
-    }
-
-    [Fact]
-    public void Append_DuplicateIdempotencyKey_ReturnsFirstReceiptAndStoresOneEvent_AlsoAfterReopen()
-    {
-        using var dir = new TempDirectory();
-        var options = new AppendOptions { IdempotencyKey = "payment-42" };
-        AppendReceipt first;
-        using (EventStore store = TestEvents.Open(dir.Path))
-        {
-            first = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1), options);
-            AppendReceipt second = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1), options);
-            Assert.Equal(first, second);
-            Assert.Single(store.Stream(s_alice.Entity));
-            Assert.Equal("payment-42", store.Get(first.EventId).IdempotencyKey);
-        }
-
-        using (EventStore reopened = TestEvents.Open(dir.Path))
-        {
-            AppendReceipt third = reopened.Append(s_alice, TestEvents.Created, TestEvents.Payload(1), options);
-            Assert.Equal(first, third);
-            Assert.Equal(1, reopened.GetStats().EventCount);
-        }
-    }
-
-    [Fact]
-    public async Task AppendAsync_ConcurrentDuplicateKeys_StoreOneEvent()
-    {
-        using var dir = new TempDirectory();
-        await using EventStore store = TestEvents.Open(dir.Path);
-        var options = new AppendOptions { IdempotencyKey = "once" };
-        AppendReceipt[] receipts = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
-            store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(1), options).AsTask()));
-
-        Assert.Single(receipts.Distinct());
-        Assert.Equal(1, store.GetStats().EventCount);
     }
 
     [Fact]
@@ -243,38 +183,6 @@ public class EventStoreTests
     }
 
     [Fact]
-    public void Append_EightThreadsConcurrently_LosesNothing()
-    {
-        using var dir = new TempDirectory();
-        const int perThread = 500;
-        var receipts = new ConcurrentBag<AppendReceipt>();
-        using (EventStore store = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 64 * 1024))
-        {
-            Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
-            {
-                var mine = new Coordinate($"worker:{t}", "load");
-                for (int i = 0; i < perThread; i++)
-                {
-                    receipts.Add(store.Append(i % 5 == 0 ? s_alice : mine, TestEvents.Created, TestEvents.Payload(t * perThread + i)));
-                }
-            });
-
-            Assert.Equal(8 * perThread, store.GetStats().EventCount);
-        }
-
-        Assert.Equal(8 * perThread, receipts.Select(r => r.GlobalSequence).Distinct().Count());
-        using EventStore reopened = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 64 * 1024);
-        EventPage all = reopened.ReadAll(0, 10_000);
-        Assert.Equal(8 * perThread, all.Events.Count);
-        Assert.Equal(Enumerable.Range(0, 8 * perThread).Select(i => (long)i), all.Events.Select(e => e.Header.GlobalSequence));
-        Assert.Equal(
-            Enumerable.Range(0, 8 * perThread).Select(i => $"payload-{i}").Order(StringComparer.Ordinal),
-            all.Events.Select(e => Encoding.UTF8.GetString(e.Payload.Span)).Order(StringComparer.Ordinal));
-        Assert.Equal(Enumerable.Range(0, 8 * perThread / 5).Select(i => (long)i), reopened.Stream(s_alice.Entity).Select(e => e.Header.Position.Sequence));
-        Assert.True(reopened.VerifyAll().IsValid);
-    }
-
-    [Fact]
     public void Read_FileHandleBudgetTwoWithTenSegments_ReadsEveryEvent()
     {
         using var dir = new TempDirectory();
@@ -320,134 +228,6 @@ public class EventStoreTests
     }
 
     [Fact]
-    public void AppendReaction_SetsCausationCorrelationAndDepth_WalkAncestorsAndByCorrelationFollowThem()
-    {
-        using var dir = new TempDirectory();
-        using EventStore store = TestEvents.Open(dir.Path);
-        AppendReceipt root = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0));
-        AppendReceipt child = store.AppendReaction(root.EventId, s_bob, TestEvents.Updated, TestEvents.Payload(1));
-        AppendReceipt grandchild = store.AppendReaction(child.EventId, s_log, TestEvents.Audit, TestEvents.Payload(2));
-        AppendReceipt unrelated = store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(3));
-
-        StoredEvent g = store.Get(grandchild.EventId);
-        Assert.Equal(child.EventId, g.Header.CausationId);
-        Assert.Equal(root.EventId, g.Header.CorrelationId);
-        Assert.Equal(2u, g.Header.Position.Depth);
-        Assert.Equal(1u, store.Get(child.EventId).Header.Position.Depth);
-
-        Assert.Equal(new[] { grandchild.EventId, child.EventId, root.EventId }, store.WalkAncestors(grandchild.EventId).Select(e => e.Id));
-        Assert.Equal(new[] { grandchild.EventId, child.EventId }, store.WalkAncestors(grandchild.EventId, limit: 2).Select(e => e.Id));
-        Assert.Equal(new[] { root.EventId, child.EventId, grandchild.EventId }, store.ByCorrelation(root.EventId).Select(e => e.Id));
-        Assert.DoesNotContain(unrelated.EventId, store.ByCorrelation(root.EventId).Select(e => e.Id));
-
-        var missing = new EventId(UInt128.MaxValue);
-        Assert.Throws<EventNotFoundException>(() => store.AppendReaction(missing, s_alice, TestEvents.Updated, TestEvents.Payload(9)));
-        Assert.Throws<EventNotFoundException>(() => store.WalkAncestors(missing));
-        Assert.Equal(4, store.GetStats().EventCount);
-    }
-
-    [Fact]
-    public void Query_ByScopeKindPrefixAndRanges_ReturnsMatchingEventsInGlobalOrder()
-    {
-        using var dir = new TempDirectory();
-        using EventStore store = TestEvents.Open(dir.Path);
-        store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0));
-        store.Append(s_bob, TestEvents.Created, TestEvents.Payload(1));
-        store.Append(s_log, TestEvents.Audit, TestEvents.Payload(2));
-        store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(3));
-        store.Append(new Coordinate("acct:carol", "other-bank"), TestEvents.Updated, TestEvents.Payload(4));
-
-        static long[] Seqs(IEnumerable<StoredEvent> events) => events.Select(e => e.Header.GlobalSequence).ToArray();
-
-        Assert.Equal(new long[] { 0, 1, 3 }, Seqs(store.ByScope("bank")));
-        Assert.Equal(new long[] { 3, 4 }, Seqs(store.ByKind(TestEvents.Updated)));
-        Assert.Equal(new long[] { 0, 1, 3, 4 }, Seqs(store.Query(Region.ForCategory(0x1))));
-        Assert.Equal(new long[] { 0, 1, 3, 4 }, Seqs(store.Query(Region.ForEntityPrefix("acct:"))));
-        Assert.Equal(new long[] { 3 }, Seqs(store.Query(Region.ForScope("bank").WithKinds(KindFilter.Exact(TestEvents.Updated)))));
-        Assert.Equal(new long[] { 1, 2 }, Seqs(store.Query(Region.All.WithGlobalSequence(1, 2))));
-        Assert.Equal(new long[] { 3 }, Seqs(store.Stream(s_alice.Entity, fromSequence: 1)));
-        Assert.Empty(store.ByScope("nobody"));
-        Assert.Empty(store.Stream("acct:nobody"));
-    }
-
-    [Fact]
-    public void ReadAll_Paging_VisitsEveryEventOnce()
-    {
-        using var dir = new TempDirectory();
-        using EventStore store = TestEvents.Open(dir.Path);
-        for (int i = 0; i < 25; i++)
-        {
-            store.Append(s_alice, TestEvents.Created, TestEvents.Payload(i));
-        }
-
-        var seen = new List<long>();
-        long next = 0;
-        EventPage page;
-        do
-        {
-            page = store.ReadAll(next, maxCount: 10);
-            seen.AddRange(page.Events.Select(e => e.Header.GlobalSequence));
-            next = page.NextGlobalSequence;
-        }
-        while (!page.IsEnd);
-
-        Assert.Equal(Enumerable.Range(0, 25).Select(i => (long)i), seen);
-        Assert.Empty(store.ReadAll(next).Events);
-    }
-
-    [Fact]
-    public void Query_IsAConsistentViewAsOfTheCall()
-    {
-        using var dir = new TempDirectory();
-        using EventStore store = TestEvents.Open(dir.Path);
-        store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0));
-        IEnumerable<StoredEvent> query = store.Stream(s_alice.Entity);
-        using IEnumerator<StoredEvent> e = query.GetEnumerator();
-        Assert.True(e.MoveNext());
-        store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1));
-        Assert.False(e.MoveNext());
-    }
-
-    [Fact]
-    public void Snapshot_CopiesAConsistentStoreThatOpens()
-    {
-        using var dir = new TempDirectory();
-        using var snapshotDir = new TempDirectory();
-        string target = snapshotDir.Combine("copy");
-        using EventStore store = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 4096);
-        for (int i = 0; i < 80; i++)
-        {
-            store.Append(i % 3 == 0 ? s_bob : s_alice, TestEvents.Created, TestEvents.Payload(i));
-        }
-
-        store.Snapshot(target);
-        store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(1000)); // after the snapshot
-
-        using EventStore copy = TestEvents.Open(target, o => o.SegmentMaxBytes = 4096);
-        Assert.Equal(80, copy.GetStats().EventCount);
-        Assert.True(copy.VerifyAll().IsValid);
-        Assert.Equal(store.ReadAll(0, 80).Events.Select(e => e.Id), copy.ReadAll(0, 1000).Events.Select(e => e.Id));
-        Assert.Throws<ArgumentException>(() => store.Snapshot(target)); // not empty
-    }
-
-    [Fact]
-    public async Task Dispose_DrainsQueuedAppends_ThenRejectsNewOnes()
-    {
-        using var dir = new TempDirectory();
-        EventStore store = TestEvents.Open(dir.Path);
-        var pending = Enumerable.Range(0, 200).Select(i => store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(i)).AsTask()).ToList();
-        store.Dispose();
-
-        AppendReceipt[] receipts = await Task.WhenAll(pending);
-        Assert.Equal(200, receipts.Select(r => r.GlobalSequence).Distinct().Count());
-        Assert.Throws<ObjectDisposedException>(() => store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0)));
-        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(0)));
-
-        using EventStore reopened = TestEvents.Open(dir.Path);
-        Assert.Equal(200, reopened.GetStats().EventCount);
-    }
-
-    [Fact]
     public async Task AppendAsync_IsDurable_AndSharesFsyncsAcrossConcurrentAppenders()
     {
         using var dir = new TempDirectory();
@@ -483,23 +263,6 @@ public class EventStoreTests
         Assert.InRange(afterAppends, 2, 3);
         store.Sync();
         Assert.Equal(afterAppends + 1, store.GetStats().SyncCount - before);
-    }
-
-    [Fact]
-    public void Append_BadInput_ThrowsClearTypedErrors()
-    {
-        using var dir = new TempDirectory();
-        using EventStore store = TestEvents.Open(dir.Path, o => o.MaxEventBytes = 2048);
-        Assert.Throws<ArgumentException>(() => store.Append(default, TestEvents.Created, TestEvents.Payload(0)));
-        var tooLarge = Assert.Throws<EventTooLargeException>(() => store.Append(s_alice, TestEvents.Created, new byte[4096]));
-        Assert.Equal(2048, tooLarge.MaxBytes);
-        var frameTooLarge = Assert.Throws<EventTooLargeException>(() => store.Append(s_alice, TestEvents.Created, new byte[2040]));
-        Assert.True(frameTooLarge.ActualBytes > 2048);
-        Assert.Throws<ArgumentException>(() => store.Append(s_alice, EventKind.FromValue(0x0001), TestEvents.Payload(0)));
-        Assert.Throws<ArgumentException>(() => store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0), new AppendOptions { Flags = EventFlags.Bypassed }));
-        Assert.Throws<ArgumentException>(() => store.Append(s_alice, TestEvents.Created, TestEvents.Payload(0), new AppendOptions { IdempotencyKey = "" }));
-        Assert.Equal(0, store.GetStats().EventCount);
-        Assert.Equal(0, store.Append(s_alice, TestEvents.Created, new byte[1000]).GlobalSequence);
     }
 
     [Fact]

@@ -1,114 +1,14 @@
-// Owns the tests of idempotency-key conflicts: a key repeated with the same entity, kind and payload returns the
-// original receipt; repeated with anything else it throws IdempotencyConflictException naming the key and what
-// differs, for every append kind, inside one batch, against a concurrent append, and across a reopen.
+// Owns the embedded engine's side of idempotency keys: the pinned fingerprint, keys registered without their event
+// (what recovery does after compaction), and keys rebuilt from sealed and active segments and batches on reopen.
+// What every engine must do with a repeated or conflicting key is in the contract (EventStoreContract.Idempotency.cs).
 using Batpak.Storage;
-using Xunit.Abstractions;
 
 namespace Batpak.Tests.Store;
 
-public sealed class IdempotencyConflictTests(ITestOutputHelper output)
+public sealed class IdempotencyConflictTests
 {
     private static readonly Coordinate s_alice = new("acct:alice", "bank");
     private static readonly Coordinate s_bob = new("acct:bob", "bank");
-    private static readonly AppendOptions s_key = new() { IdempotencyKey = "payment-42" };
-
-    [Fact]
-    public void Append_KeyReusedWithAnotherPayloadKindOrEntity_ThrowsConflictNamingTheKeyAndTheDifference()
-    {
-        using var dir = new TempDirectory();
-        using EventStore store = TestEvents.Open(dir.Path);
-        AppendReceipt first = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1), s_key);
-        Assert.Equal(first, store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1), s_key));
-
-        var payload = Assert.Throws<IdempotencyConflictException>(() => store.Append(s_alice, TestEvents.Created, TestEvents.Payload(2), s_key));
-        output.WriteLine(payload.Message);
-        Assert.Equal("payment-42", payload.IdempotencyKey);
-        Assert.Equal(first.EventId, payload.OriginalEventId);
-        Assert.True(payload.PayloadDiffers);
-        Assert.Equal(s_alice.Entity, payload.Entity);
-        Assert.Equal(s_alice.Entity, payload.OriginalEntity);
-        Assert.Contains("payment-42", payload.Message, StringComparison.Ordinal);
-        Assert.Contains("payload", payload.Message, StringComparison.Ordinal);
-
-        var kind = Assert.Throws<IdempotencyConflictException>(() => store.Append(s_alice, TestEvents.Updated, TestEvents.Payload(1), s_key));
-        Assert.Equal(TestEvents.Created, kind.OriginalKind);
-        Assert.Equal(TestEvents.Updated, kind.Kind);
-        Assert.Contains(TestEvents.Updated.ToString(), kind.Message, StringComparison.Ordinal);
-
-        var entity = Assert.Throws<IdempotencyConflictException>(() => store.Append(s_bob, TestEvents.Created, TestEvents.Payload(1), s_key));
-        Assert.Equal(s_alice.Entity, entity.OriginalEntity);
-        Assert.Equal(s_bob.Entity, entity.Entity);
-        Assert.Contains(s_bob.Entity, entity.Message, StringComparison.Ordinal);
-
-        Assert.Equal(1, store.GetStats().EventCount);
-        Assert.Equal(-1, store.GetLastSequence(s_bob.Entity));
-    }
-
-    [Fact]
-    public async Task AppendAsync_KeyReusedWithAnotherPayload_ThrowsConflict_SameEventReturnsTheOriginal()
-    {
-        using var dir = new TempDirectory();
-        await using EventStore store = TestEvents.Open(dir.Path);
-        AppendReceipt first = await store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(1), s_key);
-        Assert.Equal(first, await store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(1), s_key));
-        Assert.Equal(first, store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1), s_key));
-        var ex = await Assert.ThrowsAsync<IdempotencyConflictException>(async () => await store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(2), s_key));
-        Assert.True(ex.PayloadDiffers);
-        Assert.Equal(1, store.GetStats().EventCount);
-    }
-
-    [Fact]
-    public void AppendBatch_KeyOfAStoredEventWithAnotherPayload_ThrowsConflict_AndAppendsNoneOfTheBatch()
-    {
-        using var dir = new TempDirectory();
-        using EventStore store = TestEvents.Open(dir.Path);
-        AppendReceipt first = store.Append(s_alice, TestEvents.Created, TestEvents.Payload(1), s_key);
-
-        EventData[] conflicting = [new(s_bob, TestEvents.Created, TestEvents.Payload(7)), new(s_alice, TestEvents.Created, TestEvents.Payload(2), s_key)];
-        var ex = Assert.Throws<IdempotencyConflictException>(() => store.AppendBatch(conflicting));
-        Assert.Equal("payment-42", ex.IdempotencyKey);
-        Assert.Equal(1, store.GetStats().EventCount);
-
-        IReadOnlyList<AppendReceipt> repeated = store.AppendBatch([new(s_alice, TestEvents.Created, TestEvents.Payload(1), s_key), new(s_bob, TestEvents.Created, TestEvents.Payload(7))]);
-        Assert.Equal(first, repeated[0]);
-        Assert.Equal(0, repeated[1].EntitySequence);
-        Assert.Equal(2, store.GetStats().EventCount);
-    }
-
-    [Fact]
-    public void AppendBatch_TwoEventsWithOneKey_SameEventIsStoredOnce_DifferentEventsConflict()
-    {
-        using var dir = new TempDirectory();
-        using EventStore store = TestEvents.Open(dir.Path);
-        var key = new AppendOptions { IdempotencyKey = "in-batch" };
-        IReadOnlyList<AppendReceipt> same = store.AppendBatch([new(s_alice, TestEvents.Created, TestEvents.Payload(1), key), new(s_alice, TestEvents.Created, TestEvents.Payload(1), key)]);
-        Assert.Equal(same[0], same[1]);
-        Assert.Equal(1, store.GetStats().EventCount);
-
-        var other = new AppendOptions { IdempotencyKey = "in-batch-2" };
-        var ex = Assert.Throws<IdempotencyConflictException>(() => store.AppendBatch(
-            [new(s_bob, TestEvents.Created, TestEvents.Payload(1), other), new(s_bob, TestEvents.Created, TestEvents.Payload(2), other)]));
-        Assert.Equal("in-batch-2", ex.IdempotencyKey);
-        Assert.True(ex.PayloadDiffers);
-        Assert.Equal(1, store.GetStats().EventCount);
-        Assert.Equal(-1, store.GetLastSequence(s_bob.Entity));
-    }
-
-    [Fact]
-    public async Task AppendAsync_ConcurrentAppendsOfOneKeyWithDifferentPayloads_OneIsStored_TheOthersConflict()
-    {
-        using var dir = new TempDirectory();
-        await using EventStore store = TestEvents.Open(dir.Path);
-        Task<AppendReceipt>[] racing = Enumerable.Range(0, 16)
-            .Select(i => store.AppendAsync(s_alice, TestEvents.Created, TestEvents.Payload(i), s_key).AsTask()).ToArray();
-        await Task.WhenAny(Task.WhenAll(racing), Task.Delay(TimeSpan.FromSeconds(10)));
-        Assert.All(racing, t => Assert.True(t.IsCompleted, "an append was never answered"));
-        Assert.Equal(1, racing.Count(t => t.IsCompletedSuccessfully));
-        Assert.All(racing.Where(t => !t.IsCompletedSuccessfully), t => Assert.IsType<IdempotencyConflictException>(t.Exception!.InnerException));
-        Assert.Equal(1, store.GetStats().EventCount);
-        AppendReceipt stored = await racing.Single(t => t.IsCompletedSuccessfully);
-        Assert.Equal(stored, store.Append(s_alice, TestEvents.Created, store.Get(stored.EventId).Payload.Span, s_key));
-    }
 
     [Fact]
     public void IdempotencyFingerprint_IsTheDocumentedHash_AndSeparatesEntityKindAndPayload()

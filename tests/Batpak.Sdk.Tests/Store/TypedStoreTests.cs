@@ -144,7 +144,7 @@ public class TypedStoreTests
     }
 
     [Fact]
-    public async Task AppendAsync_AndBatchAndReaction_WorkWithTypedEvents()
+    public async Task TypedAppendAsync_ToEventDataBatch_AndAppendReaction_ReadBackTyped_WithTheReactionLinkedToItsCause()
     {
         using var dir = new TempDirectory();
         await using EventStore store = TestEvents.Open(dir.Path);
