@@ -47,7 +47,7 @@ using (IHost host = builder.Build())
     pipeline.Bypass(pipeline.Propose(new MoneyTransferred("alice", "demo", "treasury", 250m)), "court order 2026-117 (ops: dana)");
 
     IEventStore store = pipeline.Store;
-    foreach (StoredEvent bypassed in store.ListBypasses())
+    foreach (StoredEvent bypassed in store.ReadBypasses())
     {
         MoneyTransferred t = TypedEventStoreExtensions.Decode<MoneyTransferred>(bypassed).Event;
         Console.WriteLine($"audit: #{bypassed.Header.GlobalSequence} {t.Amount} {t.From} -> {t.To} bypassed: {bypassed.BypassReason}");

@@ -25,7 +25,7 @@ internal static class ContractEvents
 
     public static EventId[] Ids(IEnumerable<StoredEvent> events) => events.Select(e => e.Id).ToArray();
 
-    /// <summary>Every event of the store, read through <see cref="IEventStore.ReadAll"/> page by page.</summary>
+    /// <summary>Every event of the store, read through <see cref="IEventStore.ReadPage"/> page by page.</summary>
     public static List<StoredEvent> All(IEventStore store)
     {
         var all = new List<StoredEvent>();
@@ -33,7 +33,7 @@ internal static class ContractEvents
         EventPage page;
         do
         {
-            page = store.ReadAll(next, 1000);
+            page = store.ReadPage(next, 1000);
             all.AddRange(page.Events);
             next = page.NextGlobalSequence;
         }

@@ -17,8 +17,8 @@ public abstract partial class EventStoreContract
 
         Assert.Equal([1L, 2, 3], receipts.Select(r => r.GlobalSequence));
         Assert.Equal([1L, 0, 2], receipts.Select(r => r.EntitySequence));
-        Assert.Equal(receipts.Select(r => r.EventId), Ids(store.ReadAll(1).Events));
-        Assert.Equal(["payload-1", "payload-2", "payload-3"], store.ReadAll(1).Events.Select(Text));
+        Assert.Equal(receipts.Select(r => r.EventId), Ids(store.ReadPage(1).Events));
+        Assert.Equal(["payload-1", "payload-2", "payload-3"], store.ReadPage(1).Events.Select(Text));
         Assert.Equal(receipts[0].Hash, store.Get(receipts[2].EventId).Header.PrevHash);
         ChainVerification chain = store.VerifyAll();
         Assert.True(chain.IsValid, chain.Failure);

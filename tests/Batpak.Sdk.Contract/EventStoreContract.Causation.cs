@@ -3,7 +3,7 @@ using static Batpak.Contract.ContractEvents;
 namespace Batpak.Contract;
 
 // The contract of causal links: AppendReaction sets the causation and inherits the correlation, explicit
-// correlation and causation options are stored, WalkAncestors follows causes up to its limit, and ByCorrelation
+// correlation and causation options are stored, ReadAncestors follows causes up to its limit, and ReadCorrelated
 // returns a whole causal tree in global order.
 public abstract partial class EventStoreContract
 {
@@ -49,7 +49,7 @@ public abstract partial class EventStoreContract
         EventHeader b = store.Get(caused.EventId).Header;
         Assert.Equal((root.EventId, (EventId?)null), (a.CorrelationId, a.CausationId));
         Assert.Equal((other.EventId, other.EventId, 1u), (b.CausationId, b.CorrelationId, b.Position.Depth));
-        Assert.Equal([root.EventId, correlated.EventId], Ids(store.ByCorrelation(root.EventId)));
+        Assert.Equal([root.EventId, correlated.EventId], Ids(store.ReadCorrelated(root.EventId)));
     }
 
     [Fact]
@@ -61,10 +61,10 @@ public abstract partial class EventStoreContract
         AppendReceipt grandchild = store.AppendReaction(child.EventId, Log, Audit, Payload(2));
         store.AppendReaction(root.EventId, Log, Audit, Payload(3)); // a sibling: not an ancestor
 
-        Assert.Equal([grandchild.EventId, child.EventId, root.EventId], Ids(store.WalkAncestors(grandchild.EventId)));
-        Assert.Equal([grandchild.EventId, child.EventId], Ids(store.WalkAncestors(grandchild.EventId, limit: 2)));
-        Assert.Equal([grandchild.EventId], Ids(store.WalkAncestors(grandchild.EventId, limit: 1)));
-        Assert.Equal([root.EventId], Ids(store.WalkAncestors(root.EventId)));
+        Assert.Equal([grandchild.EventId, child.EventId, root.EventId], Ids(store.ReadAncestors(grandchild.EventId)));
+        Assert.Equal([grandchild.EventId, child.EventId], Ids(store.ReadAncestors(grandchild.EventId, limit: 2)));
+        Assert.Equal([grandchild.EventId], Ids(store.ReadAncestors(grandchild.EventId, limit: 1)));
+        Assert.Equal([root.EventId], Ids(store.ReadAncestors(root.EventId)));
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public abstract partial class EventStoreContract
             last = store.AppendReaction(last.EventId, Alice, Updated, Payload(i));
         }
 
-        IReadOnlyList<StoredEvent> walked = store.WalkAncestors(last.EventId);
+        IReadOnlyList<StoredEvent> walked = store.ReadAncestors(last.EventId);
 
         Assert.Equal(64, walked.Count);
         Assert.Equal(Enumerable.Range(0, 64).Select(i => $"payload-{69 - i}"), walked.Select(Text));
@@ -90,7 +90,7 @@ public abstract partial class EventStoreContract
         IEventStore store = OpenNew();
         store.Append(Alice, Created, Payload(0));
 
-        Assert.Throws<EventNotFoundException>(() => store.WalkAncestors(new EventId(UInt128.MaxValue)));
+        Assert.Throws<EventNotFoundException>(() => store.ReadAncestors(new EventId(UInt128.MaxValue)));
     }
 
     [Fact]
@@ -104,9 +104,9 @@ public abstract partial class EventStoreContract
         AppendReceipt grandchild = store.AppendReaction(child.EventId, Log, Audit, Payload(4));
         AppendReceipt sibling = store.AppendReaction(root.EventId, Log, Audit, Payload(5));
 
-        Assert.Equal([root.EventId, child.EventId, grandchild.EventId, sibling.EventId], Ids(store.ByCorrelation(root.EventId)));
-        Assert.Equal([unrelated.EventId, unrelatedChild.EventId], Ids(store.ByCorrelation(unrelated.EventId)));
-        Assert.Empty(store.ByCorrelation(child.EventId)); // a child is not a correlation root
-        Assert.Empty(store.ByCorrelation(new EventId(UInt128.MaxValue)));
+        Assert.Equal([root.EventId, child.EventId, grandchild.EventId, sibling.EventId], Ids(store.ReadCorrelated(root.EventId)));
+        Assert.Equal([unrelated.EventId, unrelatedChild.EventId], Ids(store.ReadCorrelated(unrelated.EventId)));
+        Assert.Empty(store.ReadCorrelated(child.EventId)); // a child is not a correlation root
+        Assert.Empty(store.ReadCorrelated(new EventId(UInt128.MaxValue)));
     }
 }

@@ -81,10 +81,10 @@ public abstract partial class EventStoreContract
             Assert.All(bobs, r => Assert.False(store.TryGet(r.EventId, out _)));
             Assert.Throws<EventNotFoundException>(() => store.Get(bobs[0].EventId));
             Assert.Empty(store.Stream(Bob.Entity));
-            Assert.Empty(store.Query(Region.ForEntity(Bob.Entity)));
+            Assert.Empty(store.Read(Region.ForEntity(Bob.Entity)));
             Assert.DoesNotContain(All(store), e => e.Coordinate == Bob);
             Assert.Equal(alices.Select(e => (e.Id, Text(e), e.Header.Hash)), store.Stream(Alice.Entity).Select(e => (e.Id, Text(e), e.Header.Hash)));
-            Assert.Equal(Ids(alices), Ids(store.ByScope("bank")));
+            Assert.Equal(Ids(alices), Ids(store.Read(Region.ForScope("bank"))));
             Assert.True(store.Verify(Bob.Entity).IsValid, store.Verify(Bob.Entity).Failure);
             Assert.True(store.Verify(Alice.Entity).IsValid);
             AssertVerifiesAgainst(store, head);
@@ -204,9 +204,9 @@ public abstract partial class EventStoreContract
 
         Assert.Equal(1, store.Compact(new CompactionOptions { Retain = NotBob }).EventsDropped);
 
-        Assert.Equal([grandchild.EventId, child.EventId], Ids(store.WalkAncestors(grandchild.EventId)));
-        Assert.Equal([child.EventId, grandchild.EventId], Ids(store.ByCorrelation(root.EventId)));
-        Assert.Throws<EventNotFoundException>(() => store.WalkAncestors(root.EventId));
+        Assert.Equal([grandchild.EventId, child.EventId], Ids(store.ReadAncestors(grandchild.EventId)));
+        Assert.Equal([child.EventId, grandchild.EventId], Ids(store.ReadCorrelated(root.EventId)));
+        Assert.Throws<EventNotFoundException>(() => store.ReadAncestors(root.EventId));
     }
 
     [SkippableFact]
@@ -244,7 +244,7 @@ public abstract partial class EventStoreContract
                 try
                 {
                     Assert.Equal(100, store.Stream(Alice.Entity).Count());
-                    foreach (StoredEvent e in store.ReadAll(0, 500).Events)
+                    foreach (StoredEvent e in store.ReadPage(0, 500).Events)
                     {
                         Assert.True(store.TryGet(e.Id, out _));
                     }

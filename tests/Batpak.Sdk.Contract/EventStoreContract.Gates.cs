@@ -59,13 +59,13 @@ public abstract partial class EventStoreContract
         Assert.Throws<GateDeniedException>(() => pipeline.Evaluate(-1, new Proposal<string>("denied", Bob, s_gated)));
 
         store = Reopen(store, setup);
-        Assert.Equal([committed.EventId, committedAsync.EventId, bypassed.EventId, bypassedAsync.EventId], Ids(store.ByKind(s_gated)));
-        Assert.Equal(["gated", "gated async", "forced", "forced async"], store.ByKind(s_gated).Select(Text));
-        Assert.Equal([null, null, "INC-9: restore a lost order", "INC-10: replay"], store.ByKind(s_gated).Select(e => e.BypassReason));
+        Assert.Equal([committed.EventId, committedAsync.EventId, bypassed.EventId, bypassedAsync.EventId], Ids(store.Read(Region.ForKind(s_gated))));
+        Assert.Equal(["gated", "gated async", "forced", "forced async"], store.Read(Region.ForKind(s_gated)).Select(Text));
+        Assert.Equal([null, null, "INC-9: restore a lost order", "INC-10: replay"], store.Read(Region.ForKind(s_gated)).Select(e => e.BypassReason));
         Assert.Equal(
             [EventFlags.None, EventFlags.None, EventFlags.Bypassed, EventFlags.Bypassed],
-            store.ByKind(s_gated).Select(e => e.Header.Flags & EventFlags.Bypassed));
-        Assert.Equal([bypassed.EventId, bypassedAsync.EventId], Ids(store.ListBypasses()));
+            store.Read(Region.ForKind(s_gated)).Select(e => e.Header.Flags & EventFlags.Bypassed));
+        Assert.Equal([bypassed.EventId, bypassedAsync.EventId], Ids(store.ReadBypasses()));
         Assert.True(store.VerifyAll().IsValid);
     }
 }

@@ -55,13 +55,13 @@ public abstract partial class EventStoreContract
             ("AppendReaction", () => store.AppendReaction(receipt.EventId, Alice, Created, Payload(1))),
             ("Get", () => store.Get(receipt.EventId)),
             ("TryGet", () => store.TryGet(receipt.EventId, out _)),
-            ("Query", () => _ = store.Query(Region.All).ToList()),
+            ("Read", () => _ = store.Read(Region.All).ToList()),
             ("Stream", () => _ = store.Stream(Alice.Entity).ToList()),
-            ("ByScope", () => _ = store.ByScope(Alice.Scope).ToList()),
-            ("ByKind", () => _ = store.ByKind(Created).ToList()),
-            ("ByCorrelation", () => _ = store.ByCorrelation(receipt.EventId).ToList()),
-            ("ReadAll", () => store.ReadAll(0)),
-            ("WalkAncestors", () => store.WalkAncestors(receipt.EventId)),
+            ("Read(scope)", () => _ = store.Read(Region.ForScope(Alice.Scope)).ToList()),
+            ("Read(kind)", () => _ = store.Read(Region.ForKind(Created)).ToList()),
+            ("ReadCorrelated", () => _ = store.ReadCorrelated(receipt.EventId).ToList()),
+            ("ReadPage", () => store.ReadPage(0)),
+            ("ReadAncestors", () => store.ReadAncestors(receipt.EventId)),
             ("Verify", () => store.Verify(Alice.Entity)),
             ("VerifyAll", () => store.VerifyAll()),
             ("VerifyAll(anchor)", () => store.VerifyAll(head)),
@@ -186,7 +186,7 @@ public abstract partial class EventStoreContract
         store.Append(Alice, Updated, Payload(1000)); // after the snapshot: not in the copy
 
         IEventStore copy = Open(copySetup);
-        Assert.Equal(store.ReadAll(0, 80).Events.Select(e => (e.Id, e.Header, Text(e))), All(copy).Select(e => (e.Id, e.Header, Text(e))));
+        Assert.Equal(store.ReadPage(0, 80).Events.Select(e => (e.Id, e.Header, Text(e))), All(copy).Select(e => (e.Id, e.Header, Text(e))));
         ChainVerification chain = copy.VerifyAll();
         Assert.True(chain.IsValid, chain.Failure);
         Assert.Throws<ArgumentException>(() => store.Snapshot(copySetup.Location));

@@ -2,8 +2,8 @@ using static Batpak.Contract.ContractEvents;
 
 namespace Batpak.Contract;
 
-// The contract of reads over many events: every Region restriction alone and combined, Stream, ByScope, ByKind,
-// consistency as of the call, and ReadAll paging to the end of the log.
+// The contract of reads over many events: every Region restriction alone and combined, Stream, scope and kind regions,
+// consistency as of the call, and ReadPage paging to the end of the log.
 public abstract partial class EventStoreContract
 {
     private static readonly Coordinate s_upperCase = new("Acct:upper", "bank");
@@ -70,7 +70,7 @@ public abstract partial class EventStoreContract
         IEventStore store = OpenNew();
         AppendQueryFixture(store);
 
-        Assert.Equal(expected, GlobalSequences(store.Query(QueryRegion(region))));
+        Assert.Equal(expected, GlobalSequences(store.Read(QueryRegion(region))));
     }
 
     [Fact]
@@ -84,9 +84,9 @@ public abstract partial class EventStoreContract
             Thread.Sleep(3); // distinct microsecond timestamps
         }
 
-        Assert.Equal([1L, 2], GlobalSequences(store.Query(Region.All.WithTimestamps(timestamps[1], timestamps[2]))));
-        Assert.Equal([3L], GlobalSequences(store.Query(Region.ForEntity(Alice.Entity).WithTimestamps(timestamps[3], timestamps[3]))));
-        Assert.Empty(store.Query(Region.All.WithTimestamps(timestamps[3].AddSeconds(1), timestamps[3].AddSeconds(2))));
+        Assert.Equal([1L, 2], GlobalSequences(store.Read(Region.All.WithTimestamps(timestamps[1], timestamps[2]))));
+        Assert.Equal([3L], GlobalSequences(store.Read(Region.ForEntity(Alice.Entity).WithTimestamps(timestamps[3], timestamps[3]))));
+        Assert.Empty(store.Read(Region.All.WithTimestamps(timestamps[3].AddSeconds(1), timestamps[3].AddSeconds(2))));
     }
 
     [Fact]
@@ -104,17 +104,17 @@ public abstract partial class EventStoreContract
     }
 
     [Fact]
-    public void ByScopeAndByKind_ReturnTheScopesOrTheKindsEventsInGlobalOrder()
+    public void Read_ForScopeAndForKind_ReturnTheScopesOrTheKindsEventsInGlobalOrder()
     {
         IEventStore store = OpenNew();
         AppendQueryFixture(store);
 
-        Assert.Equal([0L, 1, 3, 5, 6], GlobalSequences(store.ByScope("bank")));
-        Assert.Equal([4L], GlobalSequences(store.ByScope("other-bank")));
-        Assert.Equal([3L, 4, 6], GlobalSequences(store.ByKind(Updated)));
-        Assert.Equal([2L], GlobalSequences(store.ByKind(Audit)));
-        Assert.Empty(store.ByScope("nobody"));
-        Assert.Empty(store.ByKind(EventKind.Create(0x3, 0x001)));
+        Assert.Equal([0L, 1, 3, 5, 6], GlobalSequences(store.Read(Region.ForScope("bank"))));
+        Assert.Equal([4L], GlobalSequences(store.Read(Region.ForScope("other-bank"))));
+        Assert.Equal([3L, 4, 6], GlobalSequences(store.Read(Region.ForKind(Updated))));
+        Assert.Equal([2L], GlobalSequences(store.Read(Region.ForKind(Audit))));
+        Assert.Empty(store.Read(Region.ForScope("nobody")));
+        Assert.Empty(store.Read(Region.ForKind(EventKind.Create(0x3, 0x001))));
     }
 
     [Fact]
@@ -122,8 +122,8 @@ public abstract partial class EventStoreContract
     {
         IEventStore store = OpenNew();
         store.Append(Alice, Created, Payload(0));
-        IEnumerable<StoredEvent> query = store.Query(Region.All);
-        IEnumerable<StoredEvent> scope = store.ByScope(Alice.Scope);
+        IEnumerable<StoredEvent> query = store.Read(Region.All);
+        IEnumerable<StoredEvent> scope = store.Read(Region.ForScope(Alice.Scope));
         using IEnumerator<StoredEvent> stream = store.Stream(Alice.Entity).GetEnumerator();
         Assert.True(stream.MoveNext());
 
@@ -132,7 +132,7 @@ public abstract partial class EventStoreContract
         Assert.False(stream.MoveNext());
         Assert.Single(query);
         Assert.Single(scope);
-        Assert.Equal(2, store.Query(Region.All).Count());
+        Assert.Equal(2, store.Read(Region.All).Count());
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public abstract partial class EventStoreContract
         long next = 0;
         do
         {
-            pages.Add(store.ReadAll(next, maxCount: 10));
+            pages.Add(store.ReadPage(next, maxCount: 10));
             next = pages[^1].NextGlobalSequence;
         }
         while (!pages[^1].IsEnd);
@@ -168,15 +168,15 @@ public abstract partial class EventStoreContract
             store.Append(Alice, Created, Payload(i));
         }
 
-        EventPage first = store.ReadAll(0, maxCount: 10);
-        EventPage last = store.ReadAll(10, maxCount: 10);
-        EventPage after = store.ReadAll(20, maxCount: 10);
+        EventPage first = store.ReadPage(0, maxCount: 10);
+        EventPage last = store.ReadPage(10, maxCount: 10);
+        EventPage after = store.ReadPage(20, maxCount: 10);
 
         Assert.False(first.IsEnd);
         Assert.Equal((10, 20L, true), (last.Events.Count, last.NextGlobalSequence, last.IsEnd));
         Assert.Equal((0, 20L, true), (after.Events.Count, after.NextGlobalSequence, after.IsEnd));
-        Assert.Equal(Enumerable.Range(5, 3).Select(i => (long)i), GlobalSequences(store.ReadAll(5, maxCount: 3).Events));
-        Assert.Empty(OpenNew().ReadAll(0).Events);
+        Assert.Equal(Enumerable.Range(5, 3).Select(i => (long)i), GlobalSequences(store.ReadPage(5, maxCount: 3).Events));
+        Assert.Empty(OpenNew().ReadPage(0).Events);
     }
 
     [Fact]
@@ -184,7 +184,7 @@ public abstract partial class EventStoreContract
     {
         IEventStore store = OpenNew();
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.ReadAll(-1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.ReadAll(0, maxCount: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.ReadPage(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.ReadPage(0, maxCount: 0));
     }
 }

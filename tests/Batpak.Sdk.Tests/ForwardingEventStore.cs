@@ -27,19 +27,15 @@ internal class ForwardingEventStore(IEventStore inner) : IEventStore
 
     public bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent) => inner.TryGet(id, out storedEvent);
 
-    public IEnumerable<StoredEvent> Query(Region region) => inner.Query(region);
+    public IEnumerable<StoredEvent> Read(Region region) => inner.Read(region);
 
     public IEnumerable<StoredEvent> Stream(string entity, long fromSequence = 0) => inner.Stream(entity, fromSequence);
 
-    public IEnumerable<StoredEvent> ByScope(string scope) => inner.ByScope(scope);
+    public IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId) => inner.ReadCorrelated(correlationId);
 
-    public IEnumerable<StoredEvent> ByKind(EventKind kind) => inner.ByKind(kind);
+    public EventPage ReadPage(long fromGlobalSequence, int maxCount = 1000) => inner.ReadPage(fromGlobalSequence, maxCount);
 
-    public IEnumerable<StoredEvent> ByCorrelation(EventId correlationId) => inner.ByCorrelation(correlationId);
-
-    public EventPage ReadAll(long fromGlobalSequence, int maxCount = 1000) => inner.ReadAll(fromGlobalSequence, maxCount);
-
-    public IReadOnlyList<StoredEvent> WalkAncestors(EventId id, int limit = 64) => inner.WalkAncestors(id, limit);
+    public IReadOnlyList<StoredEvent> ReadAncestors(EventId id, int limit = 64) => inner.ReadAncestors(id, limit);
 
     public long GetLastSequence(string entity) => inner.GetLastSequence(entity);
 

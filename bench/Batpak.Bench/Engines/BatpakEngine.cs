@@ -3,7 +3,7 @@ namespace Batpak.Bench.Engines;
 /// <summary>
 /// Batpak through the public <see cref="IEventStore"/> contract. W1: one thread calling <see cref="IEventStore.AppendBatch(IReadOnlyList{EventData}, Span{AppendReceipt}, bool)"/>
 /// with 1,000 events per atomic batch (the counterpart of SQLite's transaction per 1,000 rows), then <see cref="IEventStore.Sync"/>. W2: concurrent
-/// <see cref="IEventStore.AppendAsync"/> loops (durable, group commit). Reads go through Get/Stream/ByScope/ByKind.
+/// <see cref="IEventStore.AppendAsync"/> loops (durable, group commit). Reads go through Get, Stream and Read(Region).
 /// </summary>
 /// <remarks>
 /// Only <see cref="CreateStore"/> names the concrete <c>EventStore</c>; it lives in
@@ -178,7 +178,7 @@ internal sealed partial class BatpakEngine(bool chainKey = false) : BenchEngine
     public override long QueryScope(string scope)
     {
         long read = 0;
-        foreach (var stored in Store.ByScope(scope))
+        foreach (var stored in Store.Read(Region.ForScope(scope)))
         {
             _ = stored.Payload.Length;
             read++;
@@ -190,7 +190,7 @@ internal sealed partial class BatpakEngine(bool chainKey = false) : BenchEngine
     public override long QueryKind(ushort kind)
     {
         long read = 0;
-        foreach (var stored in Store.ByKind(EventKind.FromValue(kind)))
+        foreach (var stored in Store.Read(Region.ForKind(EventKind.FromValue(kind))))
         {
             _ = stored.Payload.Length;
             read++;

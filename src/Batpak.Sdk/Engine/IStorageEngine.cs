@@ -47,13 +47,13 @@ internal interface IStorageEngine : IDisposable
     bool TryLocate(EventId id, out EventLocation location);
 
     /// <summary>The events of <paramref name="region"/>, in global order, read lazily.</summary>
-    IEnumerable<StoredEvent> Query(Region region);
+    IEnumerable<StoredEvent> Read(Region region);
 
     /// <summary>An entity's events from its sequence <paramref name="fromSequence"/> on, in order, read lazily.</summary>
     IEnumerable<StoredEvent> Stream(string entity, long fromSequence);
 
     /// <summary>The events with correlation id <paramref name="correlationId"/>, in global order.</summary>
-    IEnumerable<StoredEvent> ByCorrelation(EventId correlationId);
+    IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId);
 
     /// <summary>Up to <paramref name="maxCount"/> events of <paramref name="region"/> at or after global sequence <paramref name="from"/>, and the position to continue from.</summary>
     (List<StoredEvent> Events, long Next) ReadRegionFrom(Region region, long from, int maxCount);

@@ -109,11 +109,11 @@ internal sealed class StoreCore : IEventStore
     }
 
     /// <inheritdoc />
-    public IEnumerable<StoredEvent> Query(Region region)
+    public IEnumerable<StoredEvent> Read(Region region)
     {
         ArgumentNullException.ThrowIfNull(region);
         ThrowIfDisposed();
-        return _engine.Query(region);
+        return _engine.Read(region);
     }
 
     /// <inheritdoc />
@@ -126,20 +126,14 @@ internal sealed class StoreCore : IEventStore
     }
 
     /// <inheritdoc />
-    public IEnumerable<StoredEvent> ByScope(string scope) => Query(Region.ForScope(scope));
-
-    /// <inheritdoc />
-    public IEnumerable<StoredEvent> ByKind(EventKind kind) => Query(Region.ForKind(kind));
-
-    /// <inheritdoc />
-    public IEnumerable<StoredEvent> ByCorrelation(EventId correlationId)
+    public IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId)
     {
         ThrowIfDisposed();
-        return _engine.ByCorrelation(correlationId);
+        return _engine.ReadCorrelated(correlationId);
     }
 
     /// <inheritdoc />
-    public EventPage ReadAll(long fromGlobalSequence, int maxCount = 1000)
+    public EventPage ReadPage(long fromGlobalSequence, int maxCount = 1000)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromGlobalSequence);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
@@ -156,7 +150,7 @@ internal sealed class StoreCore : IEventStore
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<StoredEvent> WalkAncestors(EventId id, int limit = 64)
+    public IReadOnlyList<StoredEvent> ReadAncestors(EventId id, int limit = 64)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ThrowIfDisposed();

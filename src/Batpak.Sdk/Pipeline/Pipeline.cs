@@ -104,7 +104,7 @@ public sealed class Pipeline<TContext>
 
     /// <summary>
     /// Appends <paramref name="proposal"/> without running the gates, recording <paramref name="reason"/> with the
-    /// event and setting <see cref="EventFlags.Bypassed"/>, so <see cref="Pipeline.ListBypasses"/> finds it.
+    /// event and setting <see cref="EventFlags.Bypassed"/>, so <see cref="Pipeline.ReadBypasses"/> finds it.
     /// </summary>
     /// <param name="proposal">What to append.</param>
     /// <param name="reason">Why the gates are skipped; required, at most <see cref="Pipeline.MaxBypassReasonLength"/> characters. Stored as given.</param>
@@ -299,11 +299,11 @@ public static class Pipeline
     /// <param name="region">Limits the audit (entity, scope, kinds, ranges); every event when null.</param>
     /// <returns>The bypassed events as of the call.</returns>
     /// <remarks>Reads every event of the region (bypass is not indexed): O(events in the region). Narrow the region for large stores.</remarks>
-    public static IReadOnlyList<StoredEvent> ListBypasses(this IEventStore store, Region? region = null)
+    public static IReadOnlyList<StoredEvent> ReadBypasses(this IEventStore store, Region? region = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         var bypassed = new List<StoredEvent>();
-        foreach (StoredEvent stored in store.Query(region ?? Region.All))
+        foreach (StoredEvent stored in store.Read(region ?? Region.All))
         {
             if ((stored.Header.Flags & EventFlags.Bypassed) != 0)
             {
@@ -318,7 +318,7 @@ public static class Pipeline
     {
         if (string.IsNullOrWhiteSpace(reason))
         {
-            throw new ArgumentException("A bypass needs a reason: it is recorded with the event and listed by ListBypasses, so say why the gates are skipped.", nameof(reason));
+            throw new ArgumentException("A bypass needs a reason: it is recorded with the event and listed by ReadBypasses, so say why the gates are skipped.", nameof(reason));
         }
 
         if (reason.Length > MaxBypassReasonLength)

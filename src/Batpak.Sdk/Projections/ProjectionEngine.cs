@@ -96,7 +96,7 @@ public sealed class ProjectionEngine
         long watermark = cached?.Watermark ?? -1;
         EventId lastEventId = cached?.LastEventId ?? EventId.Empty;
         int folded = 0;
-        foreach (StoredEvent e in Store.Query(Region.ForEntity(entity).WithGlobalSequence(fromGlobalSequence)))
+        foreach (StoredEvent e in Store.Read(Region.ForEntity(entity).WithGlobalSequence(fromGlobalSequence)))
         {
             long sequence = e.Header.Position.Sequence;
             if (sequence <= watermark)

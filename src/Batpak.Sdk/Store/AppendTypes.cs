@@ -70,9 +70,9 @@ public sealed record AppendOptions
 /// <param name="Options">Concurrency check, idempotency key, causal links and flags of this event.</param>
 public readonly record struct EventData(Coordinate Coordinate, EventKind Kind, ReadOnlyMemory<byte> Payload, AppendOptions? Options = null);
 
-/// <summary>One page of the global log, from <c>ReadAll</c>.</summary>
+/// <summary>One page of the global log, from <c>ReadPage</c>.</summary>
 /// <param name="Events">The events, in global order.</param>
-/// <param name="NextGlobalSequence">Pass this to the next <c>ReadAll</c> call.</param>
+/// <param name="NextGlobalSequence">Pass this to the next <c>ReadPage</c> call.</param>
 /// <param name="IsEnd"><see langword="true"/> when the page reached the end of the log as it was when read.</param>
 public sealed record EventPage(IReadOnlyList<StoredEvent> Events, long NextGlobalSequence, bool IsEnd);
 

@@ -135,25 +135,19 @@ public sealed class EventStore : IEventStore
     public bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent) => _core.TryGet(id, out storedEvent);
 
     /// <inheritdoc />
-    public IEnumerable<StoredEvent> Query(Region region) => _core.Query(region);
+    public IEnumerable<StoredEvent> Read(Region region) => _core.Read(region);
 
     /// <inheritdoc />
     public IEnumerable<StoredEvent> Stream(string entity, long fromSequence = 0) => _core.Stream(entity, fromSequence);
 
     /// <inheritdoc />
-    public IEnumerable<StoredEvent> ByScope(string scope) => _core.ByScope(scope);
+    public IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId) => _core.ReadCorrelated(correlationId);
 
     /// <inheritdoc />
-    public IEnumerable<StoredEvent> ByKind(EventKind kind) => _core.ByKind(kind);
+    public EventPage ReadPage(long fromGlobalSequence, int maxCount = 1000) => _core.ReadPage(fromGlobalSequence, maxCount);
 
     /// <inheritdoc />
-    public IEnumerable<StoredEvent> ByCorrelation(EventId correlationId) => _core.ByCorrelation(correlationId);
-
-    /// <inheritdoc />
-    public EventPage ReadAll(long fromGlobalSequence, int maxCount = 1000) => _core.ReadAll(fromGlobalSequence, maxCount);
-
-    /// <inheritdoc />
-    public IReadOnlyList<StoredEvent> WalkAncestors(EventId id, int limit = 64) => _core.WalkAncestors(id, limit);
+    public IReadOnlyList<StoredEvent> ReadAncestors(EventId id, int limit = 64) => _core.ReadAncestors(id, limit);
 
     /// <inheritdoc />
     public long GetLastSequence(string entity) => _core.GetLastSequence(entity);

@@ -13,6 +13,12 @@ namespace Batpak;
 /// acknowledged append is stored (and, when durable or when the sync policy says so, flushed to stable storage) and
 /// visible to every read that starts after the acknowledgement. Reads never wait for a write longer than an index
 /// look-up. Every event read from storage is checked (a CRC-32 per frame in the embedded engine).
+/// <para>The read verbs are one family. <c>Get</c>/<c>TryGet</c> read one event by id. <c>Stream</c> reads one
+/// entity in its sequence order. <c>Read…</c> reads many events in global order: <c>Read(Region)</c> any region,
+/// <c>ReadPage</c> the whole log a page at a time, <c>ReadCorrelated</c> one correlation, <c>ReadAncestors</c> one
+/// causal chain. The typed forms keep the verb: <c>Get&lt;TEvent&gt;</c>, <c>Stream&lt;TEvent&gt;</c> and
+/// <c>Read&lt;TEvent&gt;</c> read only that event type, <c>StreamTyped</c> and <c>ReadTyped</c> every registered type
+/// (<see cref="TypedEventStoreExtensions"/>). Waiting for new events is a subscription or a cursor.</para>
 /// </remarks>
 public interface IEventStore : IDisposable, IAsyncDisposable
 {
@@ -99,27 +105,25 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <summary>Reads one event by id, or returns <see langword="false"/>.</summary>
     bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent);
 
-    /// <summary>The events inside <paramref name="region"/>, in global order, as of the call (later appends are not included).</summary>
-    IEnumerable<StoredEvent> Query(Region region);
+    /// <summary>
+    /// The events inside <paramref name="region"/> (an entity, an entity prefix, a scope, kinds, a global-sequence or
+    /// time range, or any combination: see <see cref="Region"/>), in global order, read lazily, as of the call (later
+    /// appends are not included).
+    /// </summary>
+    IEnumerable<StoredEvent> Read(Region region);
 
     /// <summary>An entity's events in sequence order, starting at <paramref name="fromSequence"/>.</summary>
     IEnumerable<StoredEvent> Stream(string entity, long fromSequence = 0);
 
-    /// <summary>A scope's events in global order.</summary>
-    IEnumerable<StoredEvent> ByScope(string scope);
-
-    /// <summary>One kind's events in global order.</summary>
-    IEnumerable<StoredEvent> ByKind(EventKind kind);
-
     /// <summary>Every event of one correlation (the root and everything it caused, transitively), in global order.</summary>
-    IEnumerable<StoredEvent> ByCorrelation(EventId correlationId);
+    IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId);
 
-    /// <summary>Reads up to <paramref name="maxCount"/> events of the global log from <paramref name="fromGlobalSequence"/> on.</summary>
-    EventPage ReadAll(long fromGlobalSequence, int maxCount = 1000);
+    /// <summary>One page of the global log: up to <paramref name="maxCount"/> events from <paramref name="fromGlobalSequence"/> on, and where the next page starts.</summary>
+    EventPage ReadPage(long fromGlobalSequence, int maxCount = 1000);
 
     /// <summary>Follows causation links from <paramref name="id"/>: the event itself, its cause, the cause's cause, ... at most <paramref name="limit"/> events.</summary>
     /// <exception cref="EventNotFoundException"><paramref name="id"/> is not in the store.</exception>
-    IReadOnlyList<StoredEvent> WalkAncestors(EventId id, int limit = 64);
+    IReadOnlyList<StoredEvent> ReadAncestors(EventId id, int limit = 64);
 
     /// <summary>The sequence of the entity's last event, or -1 when it has none.</summary>
     long GetLastSequence(string entity);

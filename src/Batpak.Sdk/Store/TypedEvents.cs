@@ -177,22 +177,29 @@ public static class TypedEventStoreExtensions
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(region);
-        return DecodeAll<TEvent>(store.Query(region.WithKinds(KindFilter.Exact(TEvent.Kind))));
+        return DecodeAll<TEvent>(store.Read(region.WithKinds(KindFilter.Exact(TEvent.Kind))));
     }
 
-    /// <summary>An entity's events of kind <typeparamref name="TEvent"/>, decoded, in sequence order.</summary>
-    public static IEnumerable<StoredEvent<TEvent>> Stream<TEvent>(this IEventStore store, string entity)
+    /// <summary>An entity's events of kind <typeparamref name="TEvent"/> from its sequence <paramref name="fromSequence"/> on, decoded, in sequence order.</summary>
+    /// <exception cref="EventDecodeException">A payload of that kind does not decode (raised when enumerated).</exception>
+    public static IEnumerable<StoredEvent<TEvent>> Stream<TEvent>(this IEventStore store, string entity, long fromSequence = 0)
         where TEvent : IBatpakEvent<TEvent>
     {
         ArgumentNullException.ThrowIfNull(store);
-        return Read<TEvent>(store, Region.ForEntity(entity));
+        return DecodeAll<TEvent>(store.Stream(entity, fromSequence).Where(static e => e.Kind == TEvent.Kind));
     }
 
     /// <summary>
-    /// An entity's events of every kind, decoded through the loaded assemblies' generated registries: pattern-match
-    /// on <see cref="TypedEvent.Event"/>. Kinds no registry knows, and tombstones, come with <c>Event == null</c>.
+    /// An entity's events of every kind from its sequence <paramref name="fromSequence"/> on, decoded through the
+    /// loaded assemblies' generated registries: pattern-match on <see cref="TypedEvent.Event"/>. Kinds no registry
+    /// knows, and tombstones, come with <c>Event == null</c>.
     /// </summary>
-    public static IEnumerable<TypedEvent> StreamTyped(this IEventStore store, string entity) => ReadTyped(store, Region.ForEntity(entity));
+    /// <exception cref="EventDecodeException">A payload of a known kind does not decode (raised when enumerated).</exception>
+    public static IEnumerable<TypedEvent> StreamTyped(this IEventStore store, string entity, long fromSequence = 0)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return DecodeTyped(store.Stream(entity, fromSequence));
+    }
 
     /// <summary>The events inside <paramref name="region"/>, decoded through the loaded assemblies' registries (see <see cref="StreamTyped"/>).</summary>
     /// <exception cref="EventDecodeException">A payload of a known kind does not decode (raised when enumerated).</exception>
@@ -200,28 +207,28 @@ public static class TypedEventStoreExtensions
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(region);
-        return Iterate(store.Query(region));
+        return DecodeTyped(store.Read(region));
+    }
 
-        static IEnumerable<TypedEvent> Iterate(IEnumerable<StoredEvent> events)
+    private static IEnumerable<TypedEvent> DecodeTyped(IEnumerable<StoredEvent> events)
+    {
+        IEventTypeRegistry registry = BatpakEventRegistries.Combined;
+        foreach (StoredEvent e in events)
         {
-            IEventTypeRegistry registry = BatpakEventRegistries.Combined;
-            foreach (StoredEvent e in events)
+            object? value = null;
+            if (!e.Header.Flags.HasFlag(EventFlags.Tombstone) && registry.TryGetInfo(e.Kind, out EventTypeInfo? info))
             {
-                object? value = null;
-                if (!e.Header.Flags.HasFlag(EventFlags.Tombstone) && registry.TryGetInfo(e.Kind, out EventTypeInfo? info))
+                try
                 {
-                    try
-                    {
-                        value = info.Deserialize(e.Payload);
-                    }
-                    catch (MessagePackSerializationException ex)
-                    {
-                        throw new EventDecodeException(e.Id, e.Kind, info.Type, ex.Message, ex);
-                    }
+                    value = info.Deserialize(e.Payload);
                 }
-
-                yield return new TypedEvent(e, value);
+                catch (MessagePackSerializationException ex)
+                {
+                    throw new EventDecodeException(e.Id, e.Kind, info.Type, ex.Message, ex);
+                }
             }
+
+            yield return new TypedEvent(e, value);
         }
     }
 

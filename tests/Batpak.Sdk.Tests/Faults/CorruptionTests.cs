@@ -88,7 +88,7 @@ public sealed class CorruptionTests(ITestOutputHelper output)
     /// <summary>The store holds exactly <paramref name="expected"/> (ids, order, payloads), its chains verify, and it appends.</summary>
     private static void AssertHolds(EventStore store, IReadOnlyList<Written> expected, string context)
     {
-        List<StoredEvent> all = store.ReadAll(0, 100_000).Events.ToList();
+        List<StoredEvent> all = store.ReadPage(0, 100_000).Events.ToList();
         Assert.True(expected.Count == all.Count, $"{context}: expected {expected.Count} events, found {all.Count}; recovery: {store.GetStats().Recovery}");
         for (int i = 0; i < expected.Count; i++)
         {
@@ -321,7 +321,7 @@ public sealed class CorruptionTests(ITestOutputHelper output)
             Assert.Equal(cut, report.TruncatedBytes);
             Assert.Contains("header", report.TruncationReason, StringComparison.Ordinal);
             AssertHolds(store, fixture.Events, $"header cut at {cut}");
-            Assert.Equal(next, store.ReadAll(fixture.Events.Count).Events[0].Position.SegmentId);
+            Assert.Equal(next, store.ReadPage(fixture.Events.Count).Events[0].Position.SegmentId);
         }
     }
 
@@ -487,7 +487,7 @@ public sealed class CorruptionTests(ITestOutputHelper output)
         output.WriteLine($"recovery over {new FileInfo(segment).Length} bytes took {clock.ElapsedMilliseconds} ms: {reopened.GetStats().Recovery}");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"recovery took {clock.Elapsed}");
         Assert.Equal(torn.Position.Offset, reopened.GetStats().Recovery.TruncatedAtOffset);
-        Assert.Equal([first.EventId], reopened.ReadAll(0).Events.Select(e => e.Id));
+        Assert.Equal([first.EventId], reopened.ReadPage(0).Events.Select(e => e.Id));
     }
 
     [Fact]

@@ -99,7 +99,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         long from = 0;
         while (true)
         {
-            EventPage page = store.ReadAll(from, 4096);
+            EventPage page = store.ReadPage(from, 4096);
             all.AddRange(page.Events);
             from = page.NextGlobalSequence;
             if (page.IsEnd)

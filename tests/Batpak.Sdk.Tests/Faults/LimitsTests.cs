@@ -150,7 +150,7 @@ public sealed class LimitsTests(ITestOutputHelper output)
         tmpfs.Resize("4m");
         using EventStore reopened = TestEvents.Open(data, o => o.SegmentMaxBytes = 1024 * 1024);
         output.WriteLine($"{acked.Count} acknowledged, {failed} failed; reopened: {reopened.GetStats().Recovery}");
-        List<StoredEvent> all = reopened.ReadAll(0, 100_000).Events.ToList();
+        List<StoredEvent> all = reopened.ReadPage(0, 100_000).Events.ToList();
         Assert.Equal(acked.OrderBy(r => r.GlobalSequence).Select(r => r.EventId), all.Select(e => e.Id));
         Assert.All(all, e => Assert.True(e.Payload.Span.IndexOfAnyExcept((byte)(e.Coordinate.Entity[^1] - '0')) < 0));
         Assert.True(reopened.VerifyAll().IsValid);
@@ -159,7 +159,7 @@ public sealed class LimitsTests(ITestOutputHelper output)
 
     private static void AssertAcknowledged(EventStore store, List<AppendReceipt> acked, bool exact)
     {
-        List<StoredEvent> all = store.ReadAll(0, 100_000).Events.ToList();
+        List<StoredEvent> all = store.ReadPage(0, 100_000).Events.ToList();
         if (exact)
         {
             Assert.Equal(acked.Select(r => r.EventId), all.Select(e => e.Id));

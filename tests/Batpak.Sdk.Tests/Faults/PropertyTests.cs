@@ -254,7 +254,7 @@ public sealed class PropertyTests(ITestOutputHelper output)
                 try
                 {
                     using EventStore s = TestEvents.Open(store);
-                    List<StoredEvent> events = s.ReadAll(0, 100_000).Events.ToList();
+                    List<StoredEvent> events = s.ReadPage(0, 100_000).Events.ToList();
                     Assert.Equal(events.Count, s.GetStats().EventCount);
                     foreach (StoredEvent e in events)
                     {
@@ -386,11 +386,11 @@ public sealed class PropertyTests(ITestOutputHelper output)
             store.Append(new Coordinate(entities[random.Next(entities.Length)], scopes[random.Next(scopes.Length)]), EventKind.Create((byte)random.Next(1, 0xD), (ushort)random.Next(0, 4)), TestEvents.Payload(i));
         }
 
-        List<StoredEvent> all = store.ReadAll(0).Events.ToList();
+        List<StoredEvent> all = store.ReadPage(0).Events.ToList();
         s_regions.Sample(region =>
         {
             List<long> expected = all.Where(e => region.Matches(e.Coordinate, e.Kind, e.Header.GlobalSequence, e.Header.TimestampMicroseconds)).Select(e => e.Header.GlobalSequence).ToList();
-            List<long> actual = store.Query(region).Select(e => e.Header.GlobalSequence).ToList();
+            List<long> actual = store.Read(region).Select(e => e.Header.GlobalSequence).ToList();
             Assert.Equal(expected, actual);
         }, iter: Iter(400), threads: 1);
     }

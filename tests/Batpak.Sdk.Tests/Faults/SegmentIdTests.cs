@@ -102,11 +102,11 @@ public sealed class SegmentIdTests(ITestOutputHelper output)
             Assert.NotNull(refused);
             output.WriteLine($"after {acked.Count} appends: {refused.Message}");
             Assert.Contains("2147483647", refused.Message, StringComparison.Ordinal);
-            Assert.Equal(acked.Select(r => r.EventId), store.ReadAll(0).Events.Select(e => e.Id));
+            Assert.Equal(acked.Select(r => r.EventId), store.ReadPage(0).Events.Select(e => e.Id));
         }
 
         using EventStore reopened = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 4096);
-        Assert.Equal(acked.Select(r => r.EventId), reopened.ReadAll(0).Events.Select(e => e.Id));
+        Assert.Equal(acked.Select(r => r.EventId), reopened.ReadPage(0).Events.Select(e => e.Id));
         Assert.Equal(2, reopened.GetStats().SegmentCount);
     }
 

@@ -163,25 +163,25 @@ public sealed class StressTests(ITestOutputHelper output)
         }));
         tasks.Add(Reader(12, random =>
         {
-            // ReadAll pages and Query results are in strictly increasing global order; ReadAll has no gaps.
+            // ReadPage pages and Read results are in strictly increasing global order; ReadPage has no gaps.
             long from = random.Next(2) == 0 ? 0 : Math.Max(0, store.GetStats().NextGlobalSequence - 500);
             long next = from;
-            EventPage page = store.ReadAll(from, 250);
+            EventPage page = store.ReadPage(from, 250);
             foreach (StoredEvent e in page.Events)
             {
                 if (e.Header.GlobalSequence != next++)
                 {
-                    errors.Enqueue($"ReadAll({from}) skipped to {e.Header.GlobalSequence} where {next - 1} belongs");
+                    errors.Enqueue($"ReadPage({from}) skipped to {e.Header.GlobalSequence} where {next - 1} belongs");
                     break;
                 }
             }
 
             long last = -1;
-            foreach (StoredEvent e in store.Query(Region.ForScope("stress").WithKinds(KindFilter.Category(0x1)).WithGlobalSequence(from)).Take(300))
+            foreach (StoredEvent e in store.Read(Region.ForScope("stress").WithKinds(KindFilter.Category(0x1)).WithGlobalSequence(from)).Take(300))
             {
                 if (e.Header.GlobalSequence <= last || e.Coordinate.Scope != "stress" || e.Kind.Category != 0x1)
                 {
-                    errors.Enqueue($"Query returned {e} after {last}");
+                    errors.Enqueue($"Read returned {e} after {last}");
                     break;
                 }
 
@@ -278,7 +278,7 @@ public sealed class StressTests(ITestOutputHelper output)
         var all = new List<StoredEvent>();
         for (long from = 0; ;)
         {
-            EventPage page = store.ReadAll(from, 5000);
+            EventPage page = store.ReadPage(from, 5000);
             all.AddRange(page.Events);
             from = page.NextGlobalSequence;
             if (page.IsEnd)
@@ -356,7 +356,7 @@ public sealed class StressTests(ITestOutputHelper output)
                         }
                         else
                         {
-                            Assert.Equal(200, store.ByScope($"s{random.Next(3)}").Count());
+                            Assert.Equal(200, store.Read(Region.ForScope($"s{random.Next(3)}")).Count());
                         }
 
                         Interlocked.Increment(ref reads);

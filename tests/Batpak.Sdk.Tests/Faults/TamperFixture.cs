@@ -337,7 +337,7 @@ internal sealed class TamperFixture : IDisposable
             _rejected = rejected;
         }
 
-        return [.. store.ReadAll(0, 100_000).Events.Select(EventImage.Of)];
+        return [.. store.ReadPage(0, 100_000).Events.Select(EventImage.Of)];
     }
 
     /// <summary>A few events of sealed segments: two in a row of one entity, an entity's first event, and the middle of the batch.</summary>
@@ -362,7 +362,7 @@ internal sealed class TamperFixture : IDisposable
         using EventStore store = Open(_pristine.Path);
         ChainVerification chain = store.VerifyAll();
         Assert.True(chain.IsValid, $"the pristine fixture does not verify: {chain.Failure}");
-        List<StoredEvent> all = store.ReadAll(0, 100_000).Events.ToList();
+        List<StoredEvent> all = store.ReadPage(0, 100_000).Events.ToList();
         Assert.All(all, e => Assert.Equal(EventImage.Of(e), EventImage.Of(store.Get(e.Id))));
         return [.. all.Select(EventImage.Of)];
     }

@@ -70,7 +70,7 @@ internal static class TamperBytes
 /// not valid, and either way the open left the segment files as it found them (it may only cut the tail of the last
 /// one, the documented torn-tail repair);</item>
 /// <item>HARMLESS: the store opens, <c>VerifyAll()</c> is valid, and every acknowledged event reads back (by
-/// <c>Get</c> and in <c>ReadAll</c>, in order, nothing extra) identical to its image from before the fault;</item>
+/// <c>Get</c> and in <c>ReadPage</c>, in order, nothing extra) identical to its image from before the fault;</item>
 /// <item>LOST: an acknowledged event is missing or unreadable, open threw anything but
 /// <see cref="CorruptSegmentException"/>, <c>VerifyAll</c> threw, or the fault was detected only after open had
 /// deleted or rewritten a segment file (the detection came after acknowledged data was destroyed);</item>
@@ -223,20 +223,20 @@ internal sealed class TamperRun(TamperFixture fixture, string faultClass, ITestO
         List<EventId> log;
         try
         {
-            log = [.. store.ReadAll(0, 100_000).Events.Select(e => e.Id)];
+            log = [.. store.ReadPage(0, 100_000).Events.Select(e => e.Id)];
         }
         catch (Exception ex)
         {
-            return Lost($"VerifyAll said valid, then ReadAll threw {ex.GetType().Name}: {ex.Message}");
+            return Lost($"VerifyAll said valid, then ReadPage threw {ex.GetType().Name}: {ex.Message}");
         }
 
         List<EventId> expectedLog = [.. acknowledged.Where(e => !missing.Contains(e)).Select(e => e.Id)];
         if (altered is null && !log.SequenceEqual(expectedLog))
         {
             EventId? extra = log.Except(acknowledged.Select(e => e.Id)).Cast<EventId?>().FirstOrDefault();
-            altered = extra is { } id ? $"ReadAll returns event {id}, which was never acknowledged"
-                : log.Count != expectedLog.Count ? $"ReadAll returns {log.Count} events where Get finds {expectedLog.Count}"
-                : "ReadAll returns the acknowledged events in another order";
+            altered = extra is { } id ? $"ReadPage returns event {id}, which was never acknowledged"
+                : log.Count != expectedLog.Count ? $"ReadPage returns {log.Count} events where Get finds {expectedLog.Count}"
+                : "ReadPage returns the acknowledged events in another order";
         }
 
         if (altered is not null)

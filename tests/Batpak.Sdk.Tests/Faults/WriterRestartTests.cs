@@ -43,7 +43,7 @@ public class WriterRestartTests
         }
 
         using EventStore reopened = TestEvents.Open(dir.Path);
-        Assert.Equal(acknowledged.Select(r => r.EventId), reopened.ReadAll(0).Events.Select(e => e.Id));
+        Assert.Equal(acknowledged.Select(r => r.EventId), reopened.ReadPage(0).Events.Select(e => e.Id));
         Assert.Equal(0, reopened.GetStats().Recovery.TruncatedBytes);
         Assert.True(reopened.VerifyAll().IsValid);
     }
@@ -86,7 +86,7 @@ public class WriterRestartTests
         }
 
         using EventStore reopened = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 4096);
-        Assert.Equal(acknowledged.Select(r => r.EventId), reopened.ReadAll(0).Events.Select(e => e.Id));
+        Assert.Equal(acknowledged.Select(r => r.EventId), reopened.ReadPage(0).Events.Select(e => e.Id));
         Assert.True(reopened.VerifyAll().IsValid);
     }
 

@@ -31,7 +31,7 @@ public class ReceiptForgeryTests
                     Receipt<string> receipt = pipeline.Evaluate(1, proposal);
                     IReadOnlyList<string> passed = receipt.GatesPassed;
                     Committed<string> committed = pipeline.Commit(receipt, PayloadEncoder.Create<string>(s => new byte[] { 1 }));
-                    IReadOnlyList<StoredEvent> audit = store.ListBypasses();
+                    IReadOnlyList<StoredEvent> audit = store.ReadBypasses();
                     return committed.Receipt.GateSetName + passed.Count + audit.Count + receipt.State;
                 }
             }

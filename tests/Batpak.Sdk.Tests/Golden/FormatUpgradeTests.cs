@@ -38,7 +38,7 @@ public class FormatUpgradeTests(ITestOutputHelper output)
         using (EventStore store = TestEvents.Open(path))
         {
             Assert.True(store.GetStats().Recovery.UpgradedFromVersion1);
-            string[] actual = store.ReadAll(0, 10_000).Events.Select(Describe).ToArray();
+            string[] actual = store.ReadPage(0, 10_000).Events.Select(Describe).ToArray();
             Assert.Equal(expected, actual);
             ChainVerification verified = store.VerifyAll();
             Assert.True(verified.IsValid, verified.Failure);
@@ -130,7 +130,7 @@ public class FormatUpgradeTests(ITestOutputHelper output)
             }
 
             using EventStore store = TestEvents.Open(path);
-            Assert.Equal(expected, store.ReadAll(0, 10_000).Events.Select(Describe).ToArray());
+            Assert.Equal(expected, store.ReadPage(0, 10_000).Events.Select(Describe).ToArray());
             Assert.True(store.VerifyAll().IsValid);
             Assert.False(Directory.Exists(Path.Combine(path, FormatUpgrade.CommittedFolder)));
             Assert.False(Directory.Exists(Path.Combine(path, FormatUpgrade.StagingFolder)));

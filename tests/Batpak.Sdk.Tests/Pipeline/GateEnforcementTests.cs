@@ -48,7 +48,7 @@ public class GateEnforcementTests
                 Assert.True(store.GetStats().EventCount == 1, $"{form} appended something");
             }
 
-            Assert.Empty(store.ByKind(s_gated));
+            Assert.Empty(store.Read(Region.ForKind(s_gated)));
         }
 
         using EventStore reopened = OpenGated(dir.Path);
@@ -151,12 +151,12 @@ public class GateEnforcementTests
         AppendOptions unspent = spy.Seen[^1];
         Assert.Throws<GateRequiredException>(() => store.Append(new Coordinate("order:2", "tenant:acme"), s_gated, TestEvents.Payload(3), unspent));
         Assert.Throws<GateRequiredException>(() => store.AppendBatch([new EventData(s_order, EventKind.Create(0x1, 0x002), TestEvents.Payload(4), unspent), new EventData(new Coordinate("order:3", "t"), s_gated, TestEvents.Payload(5), unspent)]));
-        Assert.Single(store.ByKind(s_gated));
+        Assert.Single(store.Read(Region.ForKind(s_gated)));
 
         // What it can still do is deliver the one event the gates passed (its kind, its coordinate), once.
         store.Append(s_order, s_gated, TestEvents.Payload(6), unspent);
         Assert.Throws<GateRequiredException>(() => store.Append(s_order, s_gated, TestEvents.Payload(7), unspent));
-        Assert.Equal(2, store.ByKind(s_gated).Count());
+        Assert.Equal(2, store.Read(Region.ForKind(s_gated)).Count());
     }
 
     [Fact]
@@ -175,7 +175,7 @@ public class GateEnforcementTests
         Assert.Throws<GateRequiredException>(() => store.Append(new OrderPlaced("1", "acme", 5m)));
         Pipeline<OrderContext> pipeline = provider.GetRequiredService<Pipeline<OrderContext>>();
         pipeline.Commit(pipeline.Evaluate(s_fine, pipeline.Propose(new OrderPlaced("1", "acme", 5m))));
-        Assert.Single(store.ByKind(s_gated));
+        Assert.Single(store.Read(Region.ForKind(s_gated)));
     }
 
     [Fact]

@@ -288,15 +288,15 @@ public class PipelineTests
         pipeline.Commit(pipeline.Evaluate(ok, new Proposal<string>("c", other, s_kind)), s_utf8);
         pipeline.Bypass(new Proposal<string>("d", other, s_kind), "reason two", s_utf8);
 
-        IReadOnlyList<StoredEvent> all = store.ListBypasses();
-        IReadOnlyList<StoredEvent> globex = Pipeline.ListBypasses(store, Region.ForScope("tenant:globex"));
+        IReadOnlyList<StoredEvent> all = store.ReadBypasses();
+        IReadOnlyList<StoredEvent> globex = Pipeline.ReadBypasses(store, Region.ForScope("tenant:globex"));
 
         Assert.Equal(["reason one", "reason two"], all.Select(e => e.BypassReason));
         Assert.Equal(["b", "d"], all.Select(e => Encoding.UTF8.GetString(e.Payload.Span)));
         Assert.Equal(["reason two"], globex.Select(e => e.BypassReason));
         using var emptyDir = new TempDirectory();
         using EventStore empty = TestEvents.Open(emptyDir.Path);
-        Assert.Empty(empty.ListBypasses());
+        Assert.Empty(empty.ReadBypasses());
     }
 
     [Fact]
@@ -379,7 +379,7 @@ public class PipelineTests
             Assert.Null(gated.BypassReason);
             Assert.Equal(EventFlags.None, gated.Header.Flags & EventFlags.Bypassed);
 
-            StoredEvent audited = Assert.Single(reopened.ListBypasses());
+            StoredEvent audited = Assert.Single(reopened.ReadBypasses());
             Assert.Equal(bypassedId, audited.Id);
             Assert.Equal("INC-7: restore lost order", audited.BypassReason);
             Assert.Equal(EventFlags.Bypassed, audited.Header.Flags & EventFlags.Bypassed);
@@ -398,7 +398,7 @@ public class PipelineTests
         await Task.WhenAll(Enumerable.Range(0, 32).Select(i =>
             pipeline.BypassAsync(new Proposal<string>("p" + i, new Coordinate("order:" + i, "tenant:acme"), s_kind), "reason " + i, s_utf8).AsTask()));
 
-        IReadOnlyList<StoredEvent> audit = store.ListBypasses();
+        IReadOnlyList<StoredEvent> audit = store.ReadBypasses();
         Assert.Equal(32, audit.Count);
         Assert.All(audit, e => Assert.Equal("reason " + e.Coordinate.Entity["order:".Length..], e.BypassReason));
         Assert.All(audit, e => Assert.Equal("p" + e.Coordinate.Entity["order:".Length..], Encoding.UTF8.GetString(e.Payload.Span)));

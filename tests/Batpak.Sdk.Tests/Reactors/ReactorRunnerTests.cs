@@ -42,7 +42,7 @@ public class ReactorRunnerTests
         }
     }
 
-    private static List<StoredEvent> Reactions(IEventStore store) => [.. store.ByKind(BatpakEvents.KindOf<StockReserved>())];
+    private static List<StoredEvent> Reactions(IEventStore store) => [.. store.Read(Region.ForKind(BatpakEvents.KindOf<StockReserved>()))];
 
     [Fact]
     public async Task Runner_EmitsDerivedEvents_WithCausationAndCorrelation()
@@ -165,7 +165,7 @@ public class ReactorRunnerTests
         Assert.Equal(5, again.Calls); // at-least-once attempts
         Assert.Equal(before, reopened.GetStats().EventCount); // exactly-once effects
         Assert.Equal(5, Reactions(reopened).Count);
-        Assert.Equal(5, reopened.ByKind(BatpakEvents.KindOf<ReservationAudited>()).Count());
+        Assert.Equal(5, reopened.Read(Region.ForKind(BatpakEvents.KindOf<ReservationAudited>())).Count());
     }
 
     [Fact]
@@ -305,7 +305,7 @@ public class ReactorRunnerTests
         await runner.StopAsync();
 
         Assert.Equal(1, echo.Calls);
-        Assert.Equal(2, store.ByKind(BatpakEvents.KindOf<OrderSubmitted>()).Count());
+        Assert.Equal(2, store.Read(Region.ForKind(BatpakEvents.KindOf<OrderSubmitted>())).Count());
     }
 
     [Fact]

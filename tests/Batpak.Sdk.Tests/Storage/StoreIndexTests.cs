@@ -151,9 +151,9 @@ public class StoreIndexChainTests
             Assert.Equal(Enumerable.Range((int)Math.Min(from, 300), (int)Math.Max(0, 300 - from)).Select(i => (long)i).ToArray(), sequences);
         }
 
-        Assert.Equal(300, store.ByScope("scope-2").Count());
-        Assert.Equal(300, store.ByKind(TestEvents.Created).Count());
-        Assert.All(store.ByKind(TestEvents.Created), e => Assert.Equal(s_a, e.Coordinate));
+        Assert.Equal(300, store.Read(Region.ForScope("scope-2")).Count());
+        Assert.Equal(300, store.Read(Region.ForKind(TestEvents.Created)).Count());
+        Assert.All(store.Read(Region.ForKind(TestEvents.Created)), e => Assert.Equal(s_a, e.Coordinate));
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public class AppendBatchTests
 
         store.AppendBatch([Data(s_alice, 1), Data(s_alice, 2)], receipts);
 
-        Assert.Equal(real.ReadAll(0).Events.Select(e => (e.Id, e.Header.Hash)), receipts.Take(2).Select(r => (r.EventId, r.Hash)));
+        Assert.Equal(real.ReadPage(0).Events.Select(e => (e.Id, e.Header.Hash)), receipts.Take(2).Select(r => (r.EventId, r.Hash)));
         Assert.Equal(new long[] { 0, 1 }, receipts.Take(2).Select(r => r.EntitySequence));
         Assert.Equal(default, receipts[2]);
         var error = Assert.Throws<ArgumentException>(() => store.AppendBatch([Data(s_alice, 3), Data(s_bob, 4)], receipts.AsSpan(0, 1)));
@@ -49,7 +49,7 @@ public class AppendBatchTests
         RecoveryReport report = reopened.GetStats().Recovery;
         Assert.Equal(batch[0].Position.Offset, report.TruncatedAtOffset);
         Assert.Contains("atomic batch", report.TruncationReason, StringComparison.Ordinal);
-        Assert.Equal(new[] { before.EventId }, reopened.ReadAll(0).Events.Select(e => e.Id));
+        Assert.Equal(new[] { before.EventId }, reopened.ReadPage(0).Events.Select(e => e.Id));
         Assert.Equal(1, reopened.Append(s_bob, TestEvents.Created, TestEvents.Payload(5)).GlobalSequence);
     }
 

@@ -41,7 +41,7 @@ public class CompactionTests
         Assert.True(result.SegmentsAfter < result.SegmentsBefore, $"{result.SegmentsBefore} segments became {result.SegmentsAfter}");
         Assert.Equal(segmentsBefore - result.SegmentsBefore + result.SegmentsAfter, reopened.GetStats().SegmentCount);
         Assert.Equal(activeBytes, File.ReadAllBytes(active));
-        Assert.Equal(receipts.Select(r => r.EventId), reopened.ReadAll(0, 1000).Events.Select(e => e.Id));
+        Assert.Equal(receipts.Select(r => r.EventId), reopened.ReadPage(0, 1000).Events.Select(e => e.Id));
         Assert.True(reopened.VerifyAll().IsValid);
     }
 
@@ -65,8 +65,8 @@ public class CompactionTests
             }
 
             Assert.Equal(300 - expectedDropped.Count, store.GetStats().EventCount);
-            Assert.Equal(300 - expectedDropped.Count, store.Query(Region.All).Count());
-            Assert.All(store.Query(Region.All).Where(e => e.Position.SegmentId < activeSegment), e => Assert.NotEqual(TestEvents.Updated, e.Kind));
+            Assert.Equal(300 - expectedDropped.Count, store.Read(Region.All).Count());
+            Assert.All(store.Read(Region.All).Where(e => e.Position.SegmentId < activeSegment), e => Assert.NotEqual(TestEvents.Updated, e.Kind));
             ChainVerification chain = store.VerifyAll();
             Assert.True(chain.IsValid, chain.Failure);
 
@@ -80,7 +80,7 @@ public class CompactionTests
         Assert.True(reopenedChain.IsValid, reopenedChain.Failure);
         Assert.Equal(150, reopened.GetLastSequence(s_alice.Entity));
         Assert.Equal(receipts.Where((r, i) => !(i % 3 == 0 && r.Position.SegmentId < activeSegment)).Select(r => r.EventId).Append(reopened.Stream(s_alice.Entity).Last().Id).Order(),
-            reopened.ReadAll(0, 1000).Events.Select(e => e.Id).Order());
+            reopened.ReadPage(0, 1000).Events.Select(e => e.Id).Order());
     }
 
     [Fact]
@@ -128,7 +128,7 @@ public class CompactionTests
         using EventStore reopened = OpenSmall(dir.Path);
         Assert.False(File.Exists(dir.Combine("000001.fbat")));
         Assert.False(File.Exists(dir.Combine("000002.fbat")));
-        Assert.Equal(receipts.Select(r => r.EventId), reopened.ReadAll(0, 1000).Events.Select(e => e.Id));
+        Assert.Equal(receipts.Select(r => r.EventId), reopened.ReadPage(0, 1000).Events.Select(e => e.Id));
         Assert.True(reopened.VerifyAll().IsValid);
     }
 }

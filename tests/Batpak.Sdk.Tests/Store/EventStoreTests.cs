@@ -24,7 +24,7 @@ public class EventStoreTests
 
         using (EventStore reopened = TestEvents.Open(dir.Path, o => o.SegmentMaxBytes = 4096))
         {
-            EventPage page = reopened.ReadAll(0, 1000);
+            EventPage page = reopened.ReadPage(0, 1000);
             Assert.True(page.IsEnd);
             Assert.Equal(written.Select(r => r.EventId), page.Events.Select(e => e.Id));
             Assert.Equal(Enumerable.Range(0, 200).Select(i => $"payload-{i}"), page.Events.Select(e => Encoding.UTF8.GetString(e.Payload.Span)));
@@ -210,7 +210,7 @@ public class EventStoreTests
         }
 
         Parallel.ForEach(ids, new ParallelOptions { MaxDegreeOfParallelism = 4 }, id => Assert.Equal(id, reopened.Get(id).Id));
-        Assert.Equal(ids.Count, reopened.Query(Region.All).Count());
+        Assert.Equal(ids.Count, reopened.Read(Region.All).Count());
         Assert.True(reopened.Handles.Opens > 10, "the budget forced re-opens");
     }
 

@@ -54,7 +54,7 @@ public class MappedReadTests
         using EventStore positional = EventStore.OpenReadOnly(dir.Path);
         Assert.False(IsMapped(positional, written[0].Receipt.Position));
 
-        List<StoredEvent> all = store.ReadAll(0, 1000).Events.ToList(); // the session path
+        List<StoredEvent> all = store.ReadPage(0, 1000).Events.ToList(); // the session path
         Assert.Equal(written.Count, all.Count);
         int mapped = 0;
         for (int i = 0; i < written.Count; i++)
@@ -119,7 +119,7 @@ public class MappedReadTests
         Assert.Equal(victim.SegmentId, ex.SegmentId);
         Assert.Equal(victim.Offset, ex.Offset);
         Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
-        Assert.Throws<CorruptSegmentException>(() => store.ReadAll(0, 1000).Events.ToList());
+        Assert.Throws<CorruptSegmentException>(() => store.ReadPage(0, 1000).Events.ToList());
         Assert.Equal(written[4].Payload, store.Get(written[4].Receipt.EventId).Payload.ToArray()); // its neighbour is intact
     }
 

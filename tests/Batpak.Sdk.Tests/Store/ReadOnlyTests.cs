@@ -20,7 +20,7 @@ public class ReadOnlyTests
         using EventStore reader = EventStore.OpenReadOnly(dir.Path);
         Assert.True(reader.IsReadOnly);
         Assert.False(writer.IsReadOnly);
-        Assert.Equal(written.Select(r => r.EventId), reader.ReadAll(0, 1000).Events.Select(e => e.Id));
+        Assert.Equal(written.Select(r => r.EventId), reader.ReadPage(0, 1000).Events.Select(e => e.Id));
         Assert.Equal("payload-7", System.Text.Encoding.UTF8.GetString(reader.Get(written[7].EventId).Payload.Span));
         Assert.Equal(29, reader.GetLastSequence("e0"));
         ChainVerification chain = reader.VerifyAll();
@@ -116,7 +116,7 @@ public class ReadOnlyTests
         {
             Thread.Sleep(20);
             using EventStore reader = EventStore.OpenReadOnly(dir.Path);
-            List<StoredEvent> all = reader.ReadAll(0, 1_000_000).Events.ToList();
+            List<StoredEvent> all = reader.ReadPage(0, 1_000_000).Events.ToList();
             Assert.Equal(Enumerable.Range(0, all.Count).Select(n => (long)n), all.Select(e => e.Header.GlobalSequence));
             Assert.All(all, e => Assert.True(e.Payload.Span.SequenceEqual(Batpak.CrashChild.CrashPayload.For(e.Coordinate.Entity, e.Header.Position.Sequence))));
             ChainVerification chain = reader.VerifyAll();

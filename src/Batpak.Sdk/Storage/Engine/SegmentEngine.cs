@@ -128,13 +128,13 @@ internal sealed partial class SegmentEngine : IStorageEngine
     public bool TryLocate(EventId id, out EventLocation location) => _reader.TryLocate(id, out location);
 
     /// <inheritdoc />
-    public IEnumerable<StoredEvent> Query(Region region) => _reader.Query(region);
+    public IEnumerable<StoredEvent> Read(Region region) => _reader.Read(region);
 
     /// <inheritdoc />
     public IEnumerable<StoredEvent> Stream(string entity, long fromSequence) => _reader.Stream(entity, fromSequence);
 
     /// <inheritdoc />
-    public IEnumerable<StoredEvent> ByCorrelation(EventId correlationId) => _reader.ByCorrelation(correlationId);
+    public IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId) => _reader.ReadCorrelated(correlationId);
 
     /// <inheritdoc />
     public (List<StoredEvent> Events, long Next) ReadRegionFrom(Region region, long from, int maxCount) => _reader.ReadRegionFrom(region, from, maxCount);

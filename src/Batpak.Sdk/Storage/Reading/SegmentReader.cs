@@ -53,14 +53,14 @@ internal sealed class SegmentReader(StoreIndex index, FileHandleCache handles)
         return false;
     }
 
-    /// <inheritdoc cref="IStorageEngine.Query"/>
-    public IEnumerable<StoredEvent> Query(Region region) => Enumerate(_index.OpenCursor(region));
+    /// <inheritdoc cref="IStorageEngine.Read"/>
+    public IEnumerable<StoredEvent> Read(Region region) => Enumerate(_index.OpenCursor(region));
 
     /// <inheritdoc cref="IStorageEngine.Stream"/>
     public IEnumerable<StoredEvent> Stream(string entity, long fromSequence) => Enumerate(_index.OpenEntityCursor(entity, fromSequence));
 
-    /// <inheritdoc cref="IStorageEngine.ByCorrelation"/>
-    public IEnumerable<StoredEvent> ByCorrelation(EventId correlationId) => ReadEntries(_index.CollectCorrelation(correlationId));
+    /// <inheritdoc cref="IStorageEngine.ReadCorrelated"/>
+    public IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId) => ReadEntries(_index.CollectCorrelation(correlationId));
 
     /// <inheritdoc cref="IStorageEngine.DeliverCommitted"/>
     public long DeliverCommitted(long from, Subscription[] subscriptions)
