@@ -273,7 +273,11 @@ internal sealed class StoreCore : IEventStore
     }
 
     /// <inheritdoc />
-    public StoreStats GetStats() => _engine.GetStats();
+    public StoreStats GetStats()
+    {
+        ThrowIfDisposed();
+        return _engine.GetStats();
+    }
 
     /// <summary><see langword="true"/> when an append of <paramref name="kind"/> needs a pipeline's permit.</summary>
     public bool RequiresGatePermit(EventKind kind) => _rules.IsGated(kind);

@@ -45,13 +45,6 @@ public sealed class EmbeddedEventStoreContractTests : EventStoreContract
         }
     }
 
-    protected override string? KnownBug(string test) => test switch
-    {
-        nameof(Dispose_ThenGetLastSequenceAndGetStats_ThrowObjectDisposed) =>
-            "bug: after Dispose, EventStore.GetLastSequence answers from the entity table and GetStats from the directory and counters, instead of throwing ObjectDisposedException like every other member",
-        _ => null,
-    };
-
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
