@@ -5,11 +5,11 @@ using BenchmarkDotNet.Attributes;
 namespace Batpak.Bench.Micro;
 
 /// <summary>
-/// The index's id map (event id -> entry position): <see cref="NativeIdMap"/> (native memory, pointers) against
-/// <see cref="IdMap"/> (one managed array, bounds-checked), reported per operation. The ids are made the way the
-/// store makes them (runs counting up within a millisecond from a random start, <see cref="Count"/> in all);
+/// The index's id map (event id -> entry position), <see cref="IdMap"/>: look-ups and inserts. The ids are made the
+/// way the store makes them (runs counting up within a millisecond from a random start, <see cref="Count"/> in all);
 /// look-ups go in a shuffled order, as W3's point reads do, and are reported per look-up; an insert run fills a new
-/// map with all <see cref="Count"/> ids and is reported per run.
+/// map with all <see cref="Count"/> ids and is reported per run. Issue 12 measured this map against the native-memory
+/// map it replaced: bench/RESULTS.md has the figures and the commit of that comparison.
 /// Run: <c>dotnet run -c Release --project bench/Batpak.Bench -- micro --filter *IdMapBenchmarks* --job short</c>.
 /// </summary>
 [MemoryDiagnoser]
@@ -18,8 +18,7 @@ public class IdMapBenchmarks : IDisposable
     private EventId[] _ids = [];
     private EventId[] _shuffled = [];
     private EventId[] _missing = [];
-    private NativeIdMap? _native;
-    private IdMap? _managed;
+    private IdMap? _map;
     private const int Batch = 1_000;
     private int _cursor;
 
@@ -48,22 +47,18 @@ public class IdMapBenchmarks : IDisposable
         _shuffled = [.. _ids];
         random.Shuffle(_shuffled);
         _missing = [.. _shuffled.Select(static id => new EventId(id.Value ^ 1))];
-        _native = new NativeIdMap();
-        _managed = new IdMap();
+        _map = new IdMap();
         for (int i = 0; i < Count; i++)
         {
-            _native.Set(_ids[i], i);
-            _managed.Set(_ids[i], i);
+            _map.Set(_ids[i], i);
         }
     }
 
     [GlobalCleanup]
     public void Dispose()
     {
-        _native?.Dispose();
-        _managed?.Dispose();
-        _native = null;
-        _managed = null;
+        _map?.Dispose();
+        _map = null;
         GC.SuppressFinalize(this);
     }
 
@@ -79,24 +74,10 @@ public class IdMapBenchmarks : IDisposable
         return ids.AsSpan(_cursor - Batch, Batch);
     }
 
-    [BenchmarkCategory("hit"), Benchmark(Description = "NativeIdMap.TryGet, present id", Baseline = true, OperationsPerInvoke = Batch)]
-    public long NativeHit()
-    {
-        NativeIdMap map = _native!;
-        long sum = 0;
-        foreach (EventId id in Next(_shuffled))
-        {
-            map.TryGet(id, out int position);
-            sum += position;
-        }
-
-        return sum;
-    }
-
     [BenchmarkCategory("hit"), Benchmark(Description = "IdMap.TryGet, present id", OperationsPerInvoke = Batch)]
-    public long ManagedHit()
+    public long Hit()
     {
-        IdMap map = _managed!;
+        IdMap map = _map!;
         long sum = 0;
         foreach (EventId id in Next(_shuffled))
         {
@@ -105,25 +86,12 @@ public class IdMapBenchmarks : IDisposable
         }
 
         return sum;
-    }
-
-    [BenchmarkCategory("miss"), Benchmark(Description = "NativeIdMap.TryGet, absent id", OperationsPerInvoke = Batch)]
-    public int NativeMiss()
-    {
-        NativeIdMap map = _native!;
-        int found = 0;
-        foreach (EventId id in Next(_missing))
-        {
-            found += map.TryGet(id, out _) ? 1 : 0;
-        }
-
-        return found;
     }
 
     [BenchmarkCategory("miss"), Benchmark(Description = "IdMap.TryGet, absent id", OperationsPerInvoke = Batch)]
-    public int ManagedMiss()
+    public int Miss()
     {
-        IdMap map = _managed!;
+        IdMap map = _map!;
         int found = 0;
         foreach (EventId id in Next(_missing))
         {
@@ -131,32 +99,27 @@ public class IdMapBenchmarks : IDisposable
         }
 
         return found;
-    }
-
-    /// <summary>Fills a new map from its smallest table, growing as it goes (recovery without a reservation).</summary>
-    [BenchmarkCategory("insert"), Benchmark(Description = "NativeIdMap.Set into a new map, Count ids (growth included)")]
-    public int NativeInsert()
-    {
-        using var map = new NativeIdMap();
-        for (int i = 0; i < _ids.Length; i++)
-        {
-            map.Set(_ids[i], i);
-        }
-
-        return map.Count;
     }
 
     /// <summary>Fills a new map from its smallest table, growing as it goes (recovery without a reservation).</summary>
     [BenchmarkCategory("insert"), Benchmark(Description = "IdMap.Set into a new map, Count ids (growth included)")]
-    public int ManagedInsert()
-    {
-        using var map = new IdMap();
-        for (int i = 0; i < _ids.Length; i++)
-        {
-            map.Set(_ids[i], i);
-        }
+    public int InsertGrowing() => Insert(new IdMap());
 
-        return map.Count;
+    /// <summary>Fills a new map sized for <see cref="Count"/> ids first (recovery reserves from the segments' sizes).</summary>
+    [BenchmarkCategory("insert"), Benchmark(Description = "IdMap.Set into a reserved map, Count ids")]
+    public int InsertReserved() => Insert(new IdMap(Count));
+
+    private int Insert(IdMap map)
+    {
+        using (map)
+        {
+            for (int i = 0; i < _ids.Length; i++)
+            {
+                map.Set(_ids[i], i);
+            }
+
+            return map.Count;
+        }
     }
 }
 #endif

@@ -36,7 +36,7 @@ internal sealed class EntityStream(string name, int index)
 {
     public readonly string Name = name;
     public readonly int Index = index;
-    public readonly NativeIntList Positions = new();
+    public readonly PositionList Positions = new();
     public long LastSequence = -1;
     public EventHash LastHash;
 

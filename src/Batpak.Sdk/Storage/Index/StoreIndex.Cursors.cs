@@ -15,7 +15,7 @@ internal sealed partial class StoreIndex
         lock (_lock)
         {
             ThrowIfFreed();
-            NativeIntList? source = null;
+            PositionList? source = null;
             bool empty = false;
             if (region.Entity is not null)
             {
@@ -78,7 +78,7 @@ internal sealed partial class StoreIndex
                 return new RegionCursor(this, Region.All, null, 0, 0, endGlobal);
             }
 
-            NativeIntList positions = stream.Positions;
+            PositionList positions = stream.Positions;
             int first = fromSequence > 0 ? LowerBound(positions, fromSequence, static (in IndexEntry e) => e.EntitySequence) : 0;
             return new RegionCursor(this, Region.All, positions, first, positions.Count, endGlobal);
         }
@@ -87,7 +87,7 @@ internal sealed partial class StoreIndex
     private delegate long KeyOf(in IndexEntry entry);
 
     /// <summary>The first index in <paramref name="positions"/> whose entry's key is at least <paramref name="value"/> (keys ascend along the list).</summary>
-    private int LowerBound(NativeIntList positions, long value, KeyOf key)
+    private int LowerBound(PositionList positions, long value, KeyOf key)
     {
         int lo = 0;
         int hi = positions.Count;
@@ -116,7 +116,7 @@ internal sealed partial class StoreIndex
     /// <param name="next">The first index into <paramref name="source"/> (or the first position).</param>
     /// <param name="end">The list's count (or the entry count) when the cursor opened: later appends are not seen.</param>
     /// <param name="endGlobalSequence">The store's next global sequence when the cursor opened.</param>
-    internal sealed class RegionCursor(StoreIndex index, Region region, NativeIntList? source, int next, int end, long endGlobalSequence)
+    internal sealed class RegionCursor(StoreIndex index, Region region, PositionList? source, int next, int end, long endGlobalSequence)
     {
         private const int ChunkSize = 256;
         private int _next = next;

@@ -5,8 +5,9 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Batpak.Storage;
 
-// The entry store: fixed-size chunks of entries addressed by position, grown only by AddLocked (the writer or
-// recovery, under the index lock) and read under the index lock by every other member.
+// The entry store, the index's only native memory: fixed-size chunks of entries addressed by position, grown only by
+// AddLocked (the holder of the writer's write lock, or recovery, under the index lock) and read under the index lock
+// by every other member. Dispose frees the chunks under the same lock, so no reader touches freed memory.
 internal sealed unsafe partial class StoreIndex
 {
     // Entries live in fixed-size chunks of native memory: growing never copies (no latency spike, nothing for the GC
@@ -16,6 +17,7 @@ internal sealed unsafe partial class StoreIndex
     private IntPtr[] _chunks = new IntPtr[4];
     private int _chunkCount;
 
+    /// <summary>The backstop for an index nobody disposed (a store that failed to open): frees the chunks.</summary>
     ~StoreIndex() => FreeChunks();
 
     private void AddChunk()
@@ -30,23 +32,9 @@ internal sealed unsafe partial class StoreIndex
         _chunkCount++;
     }
 
+    /// <summary>Frees the chunks (from <see cref="Dispose"/> under the lock, or from the finalizer); the index holds no entries afterwards.</summary>
     private void FreeChunks()
     {
-        foreach (EntityStream stream in _entityByIndex)
-        {
-            stream.Positions.Free();
-        }
-
-        foreach (NativeIntList list in _scopePositions)
-        {
-            list.Free();
-        }
-
-        foreach (NativeIntList list in _byKind.Values)
-        {
-            list.Free();
-        }
-
         for (int i = 0; i < _chunkCount; i++)
         {
             NativeMemory.AlignedFree((void*)_chunks[i]);

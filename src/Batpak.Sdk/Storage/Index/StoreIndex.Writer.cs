@@ -8,7 +8,7 @@ namespace Batpak.Storage;
 // call (most without SyncRoot: nothing else mutates what they read).
 internal sealed partial class StoreIndex
 {
-    /// <summary>Recovery: starts loading the id-map slot of an event about to be added (see <see cref="NativeIdMap.Prefetch"/>).</summary>
+    /// <summary>Recovery: starts loading the id-map slot of an event about to be added (see <see cref="IdMap.Prefetch"/>).</summary>
     public void PrefetchLocked(EventId id) => _byId.Prefetch(id);
 
     /// <summary>Writer-side: true when <paramref name="scope"/> is a scope the index already holds (its name was validated then).</summary>
@@ -51,12 +51,12 @@ internal sealed partial class StoreIndex
             scopeIndex = _scopeNames.Count;
             _scopeIds.Add(scope, scopeIndex);
             _scopeNames.Add(scope);
-            _scopePositions.Add(new NativeIntList());
+            _scopePositions.Add(new PositionList());
         }
 
-        if (!_byKind.TryGetValue(entry.Kind, out NativeIntList? kindList))
+        if (!_byKind.TryGetValue(entry.Kind, out PositionList? kindList))
         {
-            kindList = new NativeIntList();
+            kindList = new PositionList();
             _byKind.Add(entry.Kind, kindList);
         }
 
