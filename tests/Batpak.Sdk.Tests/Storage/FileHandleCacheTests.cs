@@ -105,12 +105,18 @@ public class FileHandleCacheTests
         Assert.True(lease.Handle.IsClosed);
     }
 
+    /// <summary>A cache with a budget of one over segment 1, a file of <paramref name="bytes"/>.</summary>
+    private static FileHandleCache CacheOfOneFile(TempDirectory dir, byte[] bytes)
+    {
+        File.WriteAllBytes(dir.Combine("1"), bytes);
+        return new FileHandleCache(1, id => dir.Combine($"{id}"));
+    }
+
     [Fact]
     public void Dispose_OfALeaseAndThenOfItsCopy_ReturnsOnce_SoTheNodeStaysOpenForAnotherLease()
     {
         using var dir = new TempDirectory();
-        File.WriteAllBytes(dir.Combine("1"), [5, 6]);
-        using var cache = new FileHandleCache(1, id => dir.Combine($"{id}"));
+        using FileHandleCache cache = CacheOfOneFile(dir, [5, 6]);
         FileHandleCache.Lease first = cache.Rent(1);
         FileHandleCache.Lease other = cache.Rent(1);
         FileHandleCache.Lease copy = first;
@@ -130,8 +136,7 @@ public class FileHandleCacheTests
     public void Release_IsTrueOnceForALeaseAndAllItsCopies_AndFalseForDefault()
     {
         using var dir = new TempDirectory();
-        File.WriteAllBytes(dir.Combine("1"), [1]);
-        using var cache = new FileHandleCache(1, id => dir.Combine($"{id}"));
+        using FileHandleCache cache = CacheOfOneFile(dir, [1]);
         FileHandleCache.Lease lease = cache.Rent(1);
         FileHandleCache.Lease copy = lease;
         Assert.True(copy.Release());
@@ -147,8 +152,7 @@ public class FileHandleCacheTests
     public void Dispose_OfAStaleCopy_AfterItsTicketServesANewLease_DoesNotReturnTheNewLease()
     {
         using var dir = new TempDirectory();
-        File.WriteAllBytes(dir.Combine("1"), [1]);
-        using var cache = new FileHandleCache(1, id => dir.Combine($"{id}"));
+        using FileHandleCache cache = CacheOfOneFile(dir, [1]);
         FileHandleCache.Lease old = cache.Rent(1);
         FileHandleCache.Lease stale = old;
         old.Dispose();
@@ -165,8 +169,7 @@ public class FileHandleCacheTests
     public void Release_OfOneLeaseFromManyThreadsAtOnce_ReturnsItExactlyOnce()
     {
         using var dir = new TempDirectory();
-        File.WriteAllBytes(dir.Combine("1"), [1]);
-        using var cache = new FileHandleCache(1, id => dir.Combine($"{id}"));
+        using FileHandleCache cache = CacheOfOneFile(dir, [1]);
         for (int round = 0; round < 200; round++)
         {
             FileHandleCache.Lease lease = cache.Rent(1);

@@ -97,10 +97,12 @@ internal sealed partial class FileHandleCache
     private sealed class LeaseTicket
     {
         private const int PoolSize = 8;
+#pragma warning disable IDE1006 // t_ marks a [ThreadStatic] (runtime convention); .editorconfig cannot tell thread statics apart
         [ThreadStatic]
         private static LeaseTicket?[]? t_pool;
         [ThreadStatic]
         private static int t_pooled;
+#pragma warning restore IDE1006
         private long _stamp;
 
         /// <summary>The stamp of the lease this ticket serves now (read by the thread that took the ticket).</summary>
