@@ -105,6 +105,107 @@ public class FileHandleCacheTests
         Assert.True(lease.Handle.IsClosed);
     }
 
+    /// <summary>A cache with a budget of one over segment 1, a file of <paramref name="bytes"/>.</summary>
+    private static FileHandleCache CacheOfOneFile(TempDirectory dir, byte[] bytes)
+    {
+        File.WriteAllBytes(dir.Combine("1"), bytes);
+        return new FileHandleCache(1, id => dir.Combine($"{id}"));
+    }
+
+    [Fact]
+    public void Dispose_OfALeaseAndThenOfItsCopy_ReturnsOnce_SoTheNodeStaysOpenForAnotherLease()
+    {
+        using var dir = new TempDirectory();
+        using FileHandleCache cache = CacheOfOneFile(dir, [5, 6]);
+        FileHandleCache.Lease first = cache.Rent(1);
+        FileHandleCache.Lease other = cache.Rent(1);
+        FileHandleCache.Lease copy = first;
+        first.Dispose();
+        copy.Dispose(); // a second return of the same lease: must not take the other lease's count
+        first.Dispose();
+        cache.Evict(1);
+        Assert.False(other.Handle.IsClosed);
+        byte[] read = new byte[2];
+        Assert.Equal(2, RandomAccess.Read(other.Handle, read, 0));
+        Assert.Equal(new byte[] { 5, 6 }, read);
+        other.Dispose();
+        Assert.True(other.Handle.IsClosed);
+    }
+
+    [Fact]
+    public void Release_IsTrueOnceForALeaseAndAllItsCopies_AndFalseForDefault()
+    {
+        using var dir = new TempDirectory();
+        using FileHandleCache cache = CacheOfOneFile(dir, [1]);
+        FileHandleCache.Lease lease = cache.Rent(1);
+        FileHandleCache.Lease copy = lease;
+        Assert.True(copy.Release());
+        Assert.False(lease.Release());
+        Assert.False(copy.Release());
+        Assert.False(default(FileHandleCache.Lease).Release());
+        default(FileHandleCache.Lease).Dispose();
+        cache.Evict(1); // the count is back at exactly 0, so eviction closes the handle
+        Assert.True(lease.Handle.IsClosed);
+    }
+
+    [Fact]
+    public void Dispose_OfAStaleCopy_AfterItsTicketServesANewLease_DoesNotReturnTheNewLease()
+    {
+        using var dir = new TempDirectory();
+        using FileHandleCache cache = CacheOfOneFile(dir, [1]);
+        FileHandleCache.Lease old = cache.Rent(1);
+        FileHandleCache.Lease stale = old;
+        old.Dispose();
+        FileHandleCache.Lease current = cache.Rent(1); // same thread: reuses the ticket the old lease returned
+        stale.Dispose();
+        Assert.False(stale.Release());
+        cache.Evict(1);
+        Assert.False(current.Handle.IsClosed);
+        Assert.True(current.Release());
+        Assert.True(current.Handle.IsClosed);
+    }
+
+    [Fact]
+    public void Release_OfOneLeaseFromManyThreadsAtOnce_ReturnsItExactlyOnce()
+    {
+        using var dir = new TempDirectory();
+        using FileHandleCache cache = CacheOfOneFile(dir, [1]);
+        for (int round = 0; round < 200; round++)
+        {
+            FileHandleCache.Lease lease = cache.Rent(1);
+            FileHandleCache.Lease held = cache.Rent(1);
+            using var start = new Barrier(4);
+            int returned = 0;
+            Thread[] threads = [.. Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+            {
+                FileHandleCache.Lease copy = lease;
+                start.SignalAndWait();
+                if (copy.Release())
+                {
+                    Interlocked.Increment(ref returned);
+                }
+            }))];
+            foreach (Thread thread in threads)
+            {
+                thread.Start();
+            }
+
+            foreach (Thread thread in threads)
+            {
+                thread.Join();
+            }
+
+            Assert.Equal(1, returned);
+            held.Dispose(); // the count reaches exactly 0 again: the next round's rent is a hit
+        }
+
+        FileHandleCache.Lease last = cache.Rent(1);
+        Assert.Equal(1, cache.Opens); // every rent was a hit: no extra return ever closed the node
+        last.Dispose();
+        cache.Evict(1);
+        Assert.True(last.Handle.IsClosed); // and the count was back at exactly 0, so eviction closed it
+    }
+
     [Fact]
     public void Rent_AHitGetsASecondChance_TheUnreferencedNodeIsEvictedInstead()
     {

@@ -6,7 +6,8 @@ namespace Batpak.Storage;
 /// <summary>
 /// fsync, fdatasync and directory sync. .NET exposes only a full flush (<see cref="FileStream.Flush(bool)"/>), so
 /// on Linux the data-only flush and the directory flush (which makes a new segment file's name durable) are
-/// called directly.
+/// called directly. Stateless and thread-safe: the writer, recovery, compaction, format upgrades, the projection
+/// cache and durable subscription cursors call it after they write or rename files.
 /// </summary>
 internal static partial class NativeFile
 {

@@ -5,7 +5,9 @@ using Microsoft.Win32.SafeHandles;
 namespace Batpak.Storage;
 
 /// <summary>
-/// The single-writer guard of a data directory.
+/// The single-writer guard of a data directory. Owned by the <see cref="EventStore"/> that opened the directory for
+/// writing: it acquires the lock when it opens, calls <see cref="EnsureHeld"/> before it cuts, swaps, creates or
+/// deletes files, and disposes the lock last on close (a read-only store holds none).
 /// </summary>
 /// <remarks>
 /// <para>

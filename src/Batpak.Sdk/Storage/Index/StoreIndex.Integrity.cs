@@ -6,7 +6,10 @@ namespace Batpak.Storage;
 /// The index's integrity state: the global chain over every event hash (<see cref="GlobalChain"/>, fed by every
 /// <c>AddLocked</c>), the events compaction dropped (kept for the chains and for their idempotency keys), and the
 /// global sequences compaction turned into tombstones. Recovery fills it from the compaction records; a live
-/// compaction adds to it. Every member is called under <see cref="SyncRoot"/>.
+/// compaction adds to it. The <c>...Locked</c> members need <see cref="SyncRoot"/> held: recovery calls
+/// <c>AddDroppedLocked</c> and <c>AddTombstonesLocked</c>, compaction's swap <c>RecordDroppedLocked</c>, the holder of
+/// the writer's write lock <c>ChainLocked</c>. The rest take <see cref="SyncRoot"/> themselves and are called by
+/// readers and verification from any thread.
 /// </summary>
 internal sealed partial class StoreIndex
 {
