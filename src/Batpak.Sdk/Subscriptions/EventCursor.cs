@@ -64,14 +64,14 @@ public sealed class EventCursor : IDisposable
     /// <summary>Every matching event from <see cref="Position"/> on, waiting for new ones, until cancelled or the store closes.</summary>
     public async IAsyncEnumerable<StoredEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        while (!_store.Notifier.IsClosed)
+        while (!_store.IsDisposed)
         {
             IReadOnlyList<StoredEvent> events;
             try
             {
                 events = await PollAsync(256, cancellationToken).ConfigureAwait(false);
             }
-            catch (ObjectDisposedException) when (_store.Notifier.IsClosed)
+            catch (ObjectDisposedException) when (_store.IsDisposed) // disposal marks the store before it closes the notifier
             {
                 yield break;
             }
