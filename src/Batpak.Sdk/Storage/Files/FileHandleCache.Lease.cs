@@ -89,19 +89,18 @@ internal sealed partial class FileHandleCache
     /// moves the stamp on and returns the lease; a later copy finds the stamp moved and does nothing.
     /// </summary>
     /// <remarks>
-    /// A redeemed ticket goes back to a small pool of the redeeming thread and serves that thread's next lease, so a
-    /// read allocates nothing. The stamp only counts up (2^63 leases per ticket), so copies of a lease the ticket
-    /// served before never match the lease it serves now. A ticket is taken (and its stamp read) only by the thread
-    /// whose pool held it; redeeming is one compare-and-swap, safe from any thread.
+    /// A redeemed ticket becomes the redeeming thread's spare and serves that thread's next lease, so a thread that
+    /// holds one lease at a time (a point read, a read session moving from segment to segment) allocates nothing; a
+    /// thread that holds several at once allocates a ticket for each one beyond its spare. The stamp only counts up
+    /// (2^63 leases per ticket), so copies of a lease the ticket served before never match the lease it serves now. A
+    /// ticket is taken (and its stamp read) only by the thread whose spare it was; redeeming is one compare-and-swap,
+    /// safe from any thread.
     /// </remarks>
     private sealed class LeaseTicket
     {
-        private const int PoolSize = 8;
 #pragma warning disable IDE1006 // t_ marks a [ThreadStatic] (runtime convention); .editorconfig cannot tell thread statics apart
         [ThreadStatic]
-        private static LeaseTicket?[]? t_pool;
-        [ThreadStatic]
-        private static int t_pooled;
+        private static LeaseTicket? t_spare;
 #pragma warning restore IDE1006
         private long _stamp;
 
@@ -110,16 +109,14 @@ internal sealed partial class FileHandleCache
 
         public static LeaseTicket Take()
         {
-            LeaseTicket?[]? pool = t_pool;
-            if (pool is null || t_pooled == 0)
+            LeaseTicket? spare = t_spare;
+            if (spare is null)
             {
                 return new LeaseTicket();
             }
 
-            int last = --t_pooled;
-            LeaseTicket ticket = pool[last]!;
-            pool[last] = null;
-            return ticket;
+            t_spare = null;
+            return spare;
         }
 
         /// <summary>True for the one caller that moved the stamp from <paramref name="stamp"/> on; it must then return the lease.</summary>
@@ -130,12 +127,7 @@ internal sealed partial class FileHandleCache
                 return false;
             }
 
-            LeaseTicket?[] pool = t_pool ??= new LeaseTicket?[PoolSize];
-            if (t_pooled < PoolSize)
-            {
-                pool[t_pooled++] = this;
-            }
-
+            t_spare ??= this;
             return true;
         }
     }

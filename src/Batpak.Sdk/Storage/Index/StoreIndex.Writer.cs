@@ -8,7 +8,7 @@ namespace Batpak.Storage;
 // call (most without SyncRoot: nothing else mutates what they read).
 internal sealed partial class StoreIndex
 {
-    /// <summary>Recovery: starts loading the id-map slot of an event about to be added (see <see cref="IdMap.Prefetch"/>).</summary>
+    /// <summary>Recovery and the writer's publish loop: starts loading the id-map slot of an event about to be added (see <see cref="IdMap.Prefetch"/>).</summary>
     public void PrefetchLocked(EventId id) => _byId.Prefetch(id);
 
     /// <summary>Writer-side: true when <paramref name="scope"/> is a scope the index already holds (its name was validated then).</summary>

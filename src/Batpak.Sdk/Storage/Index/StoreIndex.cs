@@ -25,14 +25,14 @@ namespace Batpak.Storage;
 /// and reads frames outside it, so a read holds the index lock for an index look-up, never for I/O.</para>
 /// <para>Entries are append-only: a position (index into the entry chunks) never changes meaning while the index
 /// lives, so an enumeration that captured a count keeps reading a consistent prefix while appends continue.</para>
-/// <para>Memory: the entries live in fixed-size chunks of native memory (<c>StoreIndex.Entries.cs</c>, the index's
-/// only unsafe code: a managed chunk array measured slower, see bench/RESULTS.md, "Id map: managed vs native"); the
-/// id map (<see cref="IdMap"/>) and the per-entity, per-scope and per-kind position lists (<see cref="PositionList"/>)
-/// are managed arrays without references, which the garbage collector never scans. Growing them allocates on the
-/// managed heap (amortized, about 115 bytes per event over a store's first million), nothing else per append does.
-/// <see cref="Dispose"/> frees the chunks under <see cref="SyncRoot"/>, so no reader can touch freed memory: after
-/// disposal the look-ups throw <see cref="ObjectDisposedException"/>. The finalizer is only a backstop for a store
-/// that failed to open.</para>
+/// <para>Memory: the entries live in fixed-size chunks of native memory (<c>StoreIndex.Entries.cs</c>: the index's
+/// unsafe code, with <see cref="IdMap.Prefetch"/>'s hint; a managed chunk array measured slower, see bench/RESULTS.md,
+/// "Id map: managed vs native"). The id map (<see cref="IdMap"/>) and the per-entity, per-scope and per-kind position
+/// lists (<see cref="PositionList"/>) are managed arrays without references, which the garbage collector never
+/// scans; growing them is the index's managed allocation (amortized, about 114 bytes per event over a store's first
+/// million). <see cref="Dispose"/> frees the chunks under <see cref="SyncRoot"/>, so no reader can touch freed
+/// memory: after disposal the look-ups throw <see cref="ObjectDisposedException"/>. The finalizer is only a backstop
+/// for a store that failed to open.</para>
 /// </remarks>
 internal sealed partial class StoreIndex : IDisposable
 {
