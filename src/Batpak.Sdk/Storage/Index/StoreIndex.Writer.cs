@@ -62,7 +62,7 @@ internal sealed partial class StoreIndex
 
         entry.EntityIndex = stream.Index;
         entry.ScopeIndex = scopeIndex;
-        if (_count == _chunkCount << ChunkShift)
+        if (_count == _entries.Capacity)
         {
             AddChunk();
         }

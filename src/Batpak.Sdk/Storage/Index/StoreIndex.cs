@@ -31,8 +31,8 @@ namespace Batpak.Storage;
 /// lists (<see cref="PositionList"/>) are managed arrays without references, which the garbage collector never
 /// scans; growing them is the index's managed allocation (amortized, about 114 bytes per event over a store's first
 /// million). <see cref="Dispose"/> frees the chunks under <see cref="SyncRoot"/>, so no reader can touch freed
-/// memory: after disposal the look-ups throw <see cref="ObjectDisposedException"/>. The finalizer is only a backstop
-/// for a store that failed to open.</para>
+/// memory: after disposal the look-ups throw <see cref="ObjectDisposedException"/>. Each chunk is owned by a SafeHandle
+/// (<see cref="EntryChunks"/>), whose finalizer is only a backstop for a store that failed to open.</para>
 /// </remarks>
 internal sealed partial class StoreIndex : IDisposable
 {
@@ -93,11 +93,7 @@ internal sealed partial class StoreIndex : IDisposable
         {
             ThrowIfFreed();
             _byId.EnsureCapacity(events);
-            int chunks = (int)(((long)events + ChunkSize - 1) >> ChunkShift);
-            if (chunks > _chunks.Length)
-            {
-                Array.Resize(ref _chunks, chunks);
-            }
+            _entries.Reserve((int)(((long)events + ChunkSize - 1) >> ChunkShift));
         }
     }
 
@@ -120,8 +116,6 @@ internal sealed partial class StoreIndex : IDisposable
             FreeChunks();
             ReleaseLists();
         }
-
-        GC.SuppressFinalize(this);
     }
 
     private void ThrowIfFreed() => ObjectDisposedException.ThrowIf(_freed, this);
