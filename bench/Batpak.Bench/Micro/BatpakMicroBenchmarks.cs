@@ -79,7 +79,7 @@ public abstract class StoreBenchmark : IDisposable
 
     protected void OpenStore()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "batpak-micro-" + Guid.NewGuid().ToString("N"));
+        _directory = MicroDirectory.NewPath();
         _store = new EventStore(new BatpakOptions { DataDirectory = _directory, SyncEveryNEvents = 1000, ChainKey = Keyed ? Engines.BatpakEngine.BenchChainKey.ToArray() : null });
     }
 
@@ -88,12 +88,22 @@ public abstract class StoreBenchmark : IDisposable
     {
         _store?.Dispose();
         _store = null;
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-
+        MicroDirectory.Delete(_directory);
         GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>The temporary directories of the micro-benchmarks: a fresh path under the temp folder, deleted after the run.</summary>
+internal static class MicroDirectory
+{
+    public static string NewPath() => Path.Combine(Path.GetTempPath(), "batpak-micro-" + Guid.NewGuid().ToString("N"));
+
+    public static void Delete(string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }
 

@@ -19,7 +19,7 @@ public class FileHandleCacheBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "batpak-micro-" + Guid.NewGuid().ToString("N"));
+        _directory = MicroDirectory.NewPath();
         Directory.CreateDirectory(_directory);
         File.WriteAllBytes(Path.Combine(_directory, "1"), new byte[64 * 1024]);
         _cache = new FileHandleCache(4, id => Path.Combine(_directory, id.ToString(System.Globalization.CultureInfo.InvariantCulture)), isSealed: static _ => true);
@@ -31,11 +31,7 @@ public class FileHandleCacheBenchmarks : IDisposable
     {
         _cache?.Dispose();
         _cache = null;
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-
+        MicroDirectory.Delete(_directory);
         GC.SuppressFinalize(this);
     }
 
