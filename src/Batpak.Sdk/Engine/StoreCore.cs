@@ -250,7 +250,6 @@ internal sealed class StoreCore : IEventStore
     /// <inheritdoc />
     public CompactionResult Compact(CompactionOptions? options = null)
     {
-        ThrowIfDisposed();
         EnsureWritable();
         return _engine.Compact(options ?? new CompactionOptions());
     }
@@ -258,7 +257,6 @@ internal sealed class StoreCore : IEventStore
     /// <inheritdoc />
     public void Sync()
     {
-        ThrowIfDisposed();
         EnsureWritable();
         _engine.Sync();
     }
@@ -266,7 +264,6 @@ internal sealed class StoreCore : IEventStore
     /// <inheritdoc />
     public void Snapshot(string destinationDirectory)
     {
-        ThrowIfDisposed();
         EnsureWritable();
         ArgumentException.ThrowIfNullOrWhiteSpace(destinationDirectory);
         _engine.Snapshot(destinationDirectory);
