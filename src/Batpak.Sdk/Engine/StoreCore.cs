@@ -1,6 +1,7 @@
 // IEventStore over any IStorageEngine: the argument rules, gates, disposal, causal walks, subscriptions and cursors
 // that every engine shares. The public stores (EventStore, later PostgreSQL) hold one and forward to it.
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Batpak.Engine;
 
@@ -95,6 +96,7 @@ internal sealed class StoreCore : IEventStore
     public StoredEvent Get(EventId id) => TryGet(id, out StoredEvent? found) ? found : throw new EventNotFoundException(id);
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     public bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent)
     {
         ThrowIfDisposed();

@@ -2,6 +2,7 @@
 // (StoreCore), which every IEventStore member forwards to. Users create it; nothing else in the SDK depends on it.
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Batpak.Engine;
 using Batpak.Storage;
 using Microsoft.Extensions.Logging;
@@ -132,6 +133,7 @@ public sealed class EventStore : IEventStore
     public StoredEvent Get(EventId id) => _core.Get(id);
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     public bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent) => _core.TryGet(id, out storedEvent);
 
     /// <inheritdoc />

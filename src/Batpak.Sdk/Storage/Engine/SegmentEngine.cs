@@ -3,6 +3,7 @@
 // verifies, CompactionRunner compacts. Created and driven only by EventStore (through StoreCore).
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Batpak.Engine;
 using Microsoft.Extensions.Logging;
 
@@ -122,6 +123,7 @@ internal sealed partial class SegmentEngine : IStorageEngine
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the read path: tiering would run it unoptimized through the first reads after open
     public bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent) => _reader.TryGet(id, out storedEvent);
 
     /// <inheritdoc />

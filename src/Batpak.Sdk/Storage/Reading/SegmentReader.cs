@@ -17,6 +17,7 @@ internal sealed class SegmentReader(StoreIndex index, FileHandleCache handles)
 {
     private readonly StoreIndex _index = index;
     private readonly FileHandleCache _handles = handles;
+    private List<(IndexEntry Entry, string Entity, string Scope)>? _deliveryChunk; // DeliverCommitted's buffer, reused across dispatcher wakes
     private volatile bool _compacting; // set by the compaction runner while it swaps files
 
     /// <summary>Set by the compaction runner while it renames and deletes segment files under readers.</summary>
@@ -65,7 +66,22 @@ internal sealed class SegmentReader(StoreIndex index, FileHandleCache handles)
     /// <inheritdoc cref="IStorageEngine.DeliverCommitted"/>
     public long DeliverCommitted(long from, Subscription[] subscriptions)
     {
-        var chunk = new List<(IndexEntry Entry, string Entity, string Scope)>();
+        // The dispatcher calls this on every commit signal: it borrows one chunk list for the reader's life (a second
+        // caller at the same moment, which the one dispatcher thread never is, would get a fresh list).
+        List<(IndexEntry Entry, string Entity, string Scope)> chunk = Interlocked.Exchange(ref _deliveryChunk, null) ?? [];
+        try
+        {
+            return DeliverCommitted(from, subscriptions, chunk);
+        }
+        finally
+        {
+            chunk.Clear();
+            _deliveryChunk = chunk;
+        }
+    }
+
+    private long DeliverCommitted(long from, Subscription[] subscriptions, List<(IndexEntry Entry, string Entity, string Scope)> chunk)
+    {
         StoreIndex.RegionCursor cursor = _index.OpenCursor(Region.All.WithGlobalSequence(from));
         while (cursor.NextChunk(chunk))
         {
