@@ -248,7 +248,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
             long start = Stopwatch.GetTimestamp();
             long acknowledged = engine.AppendDurable(data, config.DurableEvents, config.Concurrency);
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            result.Measurements[Workload.W2Durable] = new Measurement(acknowledged / seconds, config.DurableEvents, acknowledged, seconds);
+            result.Measurements[Workload.W2Durable] = new Measurement(acknowledged / seconds, config.DurableEvents, acknowledged, seconds, engine.DescribeWorkload(Workload.W2Durable));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

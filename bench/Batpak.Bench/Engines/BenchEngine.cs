@@ -107,6 +107,9 @@ internal abstract class BenchEngine : IDisposable
     /// <summary>After <see cref="ReopenProbe"/>: what the engine says it did while opening (for the report), or null.</summary>
     public virtual string? DescribeOpen() => null;
 
+    /// <summary>After a workload: a remark for its measurement (retries, fallbacks), or null.</summary>
+    public virtual string? DescribeWorkload(Workload workload) => null;
+
     /// <summary>Closes the open store, flushing what the engine flushes on close.</summary>
     public abstract void Close();
 
