@@ -204,8 +204,9 @@ internal static partial class ReportWriter
                 martenLabel = MartenName + " (by stream, its faster W3)";
             }
 
-            Against(Label(w) + " >= 3x " + MartenName, Value(batpak, w), martenValue, 3, martenLabel);
-            Against(Label(w) + " >= 70% of " + RawName, Value(batpak, w), Value(raw, w), 0.7, RawName);
+            string label = s_postgresRows.First(r => r.Workload == w).Label;
+            Against(label + " >= 3x " + MartenName, Value(batpak, w), martenValue, 3, martenLabel);
+            Against(label + " >= 70% of " + RawName, Value(batpak, w), Value(raw, w), 0.7, RawName);
         }
 
         return sb.ToString();
