@@ -29,7 +29,10 @@ internal sealed class EngineResult(string name, string settings)
 
     public Dictionary<Workload, Measurement> Measurements { get; } = [];
 
-    /// <summary>For a PostgreSQL peer, the server it ran on (version and settings); null for the embedded engines.</summary>
+    /// <summary><see langword="true"/> for the PostgreSQL section's peers (<see cref="BenchEngine.RunsOnPostgres"/>).</summary>
+    public bool OnPostgres { get; init; }
+
+    /// <summary>For a PostgreSQL peer, the server it ran on (version and settings); null when none was reached (and for the embedded engines).</summary>
     public string? Server { get; set; }
 
     /// <summary>Managed bytes allocated (all threads) during W1, per event; payloads are pre-allocated.</summary>
@@ -60,6 +63,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         "sqlite" => new SqliteEngine(),
         "litedb" => new LiteDbEngine(),
         "fasterlog" => new FasterLogEngine(),
+        "batpak-pg" => new BatpakPgEngine(),
         "marten" => new MartenEngine(),
         "npgsql" => new NpgsqlRawEngine(),
         _ => throw new ArgumentException($"Unknown engine '{key}'.", nameof(key)),
@@ -100,16 +104,16 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
     private EngineResult RunEngine(string key, Dataset data, int[] readIndexes, string directory)
     {
         using var engine = CreateEngine(key, config.ChainKey);
-        var result = new EngineResult(engine.Name, engine.Settings);
+        var result = new EngineResult(engine.Name, engine.Settings) { OnPostgres = engine.RunsOnPostgres };
         log.WriteLine($"== {engine.Name}");
-        if (engine is BatpakEngine && !BatpakEngine.IsAvailable)
+        if (engine.UnavailableReason is { } unavailable)
         {
             foreach (var w in Enum.GetValues<Workload>())
             {
                 result.Measurements[w] = Measurement.NotApplicable("engine not in this build");
             }
 
-            log.WriteLine("   skipped: EventStore is not in this build (src/Batpak.Sdk/Store/EventStore.cs missing at build time)");
+            log.WriteLine("   skipped: " + unavailable);
             return result;
         }
 

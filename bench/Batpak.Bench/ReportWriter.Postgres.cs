@@ -4,7 +4,7 @@ using Batpak.Bench.Engines;
 namespace Batpak.Bench;
 
 /// <summary>
-/// The PostgreSQL section of the report: the peers side by side (in run order, so a Batpak-PG column sits next to
+/// The PostgreSQL section of the report (results with <see cref="EngineResult.OnPostgres"/>): the peers side by side (in run order, so a Batpak-PG column sits next to
 /// Marten and the raw Npgsql baseline), each engine's ratio to Marten and to raw, and the issue's targets for
 /// Batpak-PG (&gt;= 3x Marten and &gt;= 70% of raw on W1-W4). Called by <see cref="ReportWriter"/> only.
 /// </summary>
@@ -49,10 +49,13 @@ internal static partial class ReportWriter
         return pairs;
     }
 
+    private static string ServerOf(List<EngineResult> results) =>
+        results.Select(r => r.Server).FirstOrDefault(s => s is not null) ?? "none reached";
+
     private static string PostgresText(List<EngineResult> results)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("PostgreSQL section").AppendLine("Server: " + results[0].Server);
+        sb.AppendLine("PostgreSQL section").AppendLine("Server: " + ServerOf(results));
         sb.Append(s_inv, $"{"Workload",-32}{"Unit",-10}");
         foreach (var r in results)
         {
@@ -101,7 +104,7 @@ internal static partial class ReportWriter
     {
         var sb = new StringBuilder();
         sb.AppendLine("## PostgreSQL").AppendLine();
-        sb.AppendLine(s_inv, $"Server: {results[0].Server}.").AppendLine();
+        sb.AppendLine(s_inv, $"Server: {ServerOf(results)}.").AppendLine();
         sb.Append("| Workload | Unit |");
         foreach (var r in results)
         {
@@ -170,7 +173,7 @@ internal static partial class ReportWriter
         var raw = results.FirstOrDefault(r => r.Name == RawName);
         if (batpak is null)
         {
-            return results.Any(r => r.Server is not null)
+            return results.Any(r => r.OnPostgres)
                 ? $"PostgreSQL targets: not evaluated (no {BatpakPgName} column in this run; they are {BatpakPgName} >= 3x {MartenName} and >= 70% of {RawName} on W1-W4).\n"
                 : "";
         }

@@ -6,7 +6,7 @@ namespace Batpak.Bench;
 
 /// <summary>
 /// Turns results into the console table and the Markdown report: the embedded engines' table here, the PostgreSQL
-/// section (results with a <see cref="EngineResult.Server"/>) in ReportWriter.Postgres.cs.
+/// section (results with <see cref="EngineResult.OnPostgres"/>) in ReportWriter.Postgres.cs.
 /// </summary>
 internal static partial class ReportWriter
 {
@@ -97,9 +97,9 @@ internal static partial class ReportWriter
             + PostgresMarkdown(postgres);
     }
 
-    /// <summary>The embedded engines' results, and the PostgreSQL peers' (those with a server), each in run order.</summary>
+    /// <summary>The embedded engines' results, and the PostgreSQL peers', each in run order.</summary>
     private static (List<EngineResult> Embedded, List<EngineResult> Postgres) Split(IReadOnlyList<EngineResult> results) =>
-        (results.Where(r => r.Server is null).ToList(), results.Where(r => r.Server is not null).ToList());
+        (results.Where(r => !r.OnPostgres).ToList(), results.Where(r => r.OnPostgres).ToList());
 
     private static string EmbeddedMarkdown(BenchConfig config, IReadOnlyList<EngineResult> results)
     {

@@ -11,7 +11,7 @@ public sealed class PostgresReportTests
 {
     private static EngineResult Result(string name, string? server, double w1, double w2, double w3, double w3Stream, double w4)
     {
-        var r = new EngineResult(name, name + " settings") { Server = server };
+        var r = new EngineResult(name, name + " settings") { OnPostgres = server is not null, Server = server };
         foreach (var w in Enum.GetValues<Workload>())
         {
             r.Measurements[w] = Measurement.NotApplicable("n/a");
@@ -31,8 +31,9 @@ public sealed class PostgresReportTests
     public void Args_DefaultRun_StaysTheEmbeddedEngines_PgAliasSelectsThePeers()
     {
         Assert.Equal(["batpak", "sqlite", "litedb", "fasterlog"], BenchArgs.Parse([]).ToConfig().Engines);
-        Assert.Equal(["marten", "npgsql"], BenchArgs.Parse(["--engines", "pg"]).ToConfig().Engines);
-        Assert.Equal(["batpak", "marten", "npgsql"], BenchArgs.Parse(["--engines", "batpak,pg,marten"]).ToConfig().Engines);
+        Assert.Equal(["batpak-pg", "marten", "npgsql"], BenchArgs.Parse(["--engines", "pg"]).ToConfig().Engines);
+        Assert.Equal(["batpak", "marten", "batpak-pg", "npgsql"], BenchArgs.Parse(["--engines", "batpak,marten,pg"]).ToConfig().Engines);
+        Assert.Equal(["npgsql"], BenchArgs.Parse(["--engines", "npgsql"]).ToConfig().Engines);
         var error = Assert.Throws<ArgumentException>(() => BenchArgs.Parse(["--engines", "mongo"]).ToConfig().Validate());
         Assert.Contains("mongo", error.Message, StringComparison.Ordinal);
         Assert.Contains("marten", error.Message, StringComparison.Ordinal);
@@ -88,6 +89,24 @@ public sealed class PostgresReportTests
         Assert.Contains("| W3 point read by event id >= 3x Marten | **missed**: 2.25x Marten (by stream, its faster W3)", targets, StringComparison.Ordinal);
         Assert.Contains("| W3 point read by event id >= 70% of Npgsql raw | **missed**: 0.45x Npgsql raw", targets, StringComparison.Ordinal);
         Assert.Contains("| W4 read all entity streams >= 3x Marten | **met**: 3.00x Marten |", targets, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Report_BatpakPgNotInBuild_ColumnIsNotApplicable_ServerFromThePeers()
+    {
+        var missing = new EngineResult(ReportWriter.BatpakPgName, "settings") { OnPostgres = true };
+        foreach (var w in Enum.GetValues<Workload>())
+        {
+            missing.Measurements[w] = Measurement.NotApplicable("engine not in this build");
+        }
+
+        var results = new[] { missing, Result(ReportWriter.MartenName, Server, 15_000, 3_000, 100, 4_000, 100_000) };
+        string markdown = ReportWriter.Markdown(new BenchConfig(), results);
+
+        Assert.Contains("Server: " + Server, markdown, StringComparison.Ordinal);
+        Assert.Contains("| W1 append (batches of 1000) | events/s | N/A | 15,000 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| W1 append (batches of 1000) | - |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| W1 append (batches of 1000) >= 3x Marten | not measured |", ReportWriter.PostgresTargets(results), StringComparison.Ordinal);
     }
 
     [Fact]

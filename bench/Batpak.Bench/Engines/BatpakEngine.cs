@@ -29,6 +29,8 @@ internal sealed partial class BatpakEngine(bool chainKey = false) : EventStoreEn
     /// <summary><see langword="true"/> when this build contains the engine (EventStore.cs was in the tree).</summary>
     public static bool IsAvailable => CreateStoreImpl is not null;
 
+    public override string? UnavailableReason => IsAvailable ? null : "EventStore is not in this build (src/Batpak.Sdk/Store/EventStore.cs missing at build time)";
+
     private static partial Func<BatpakOptions, IEventStore>? CreateStoreImpl { get; }
 
     private static IEventStore CreateStore(BatpakOptions options) =>

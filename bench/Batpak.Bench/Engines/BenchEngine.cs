@@ -48,6 +48,9 @@ internal abstract class BenchEngine : IDisposable
     /// <summary>The command-line key (<c>--engines</c>, <c>reopen --engine</c>).</summary>
     public abstract string Key { get; }
 
+    /// <summary>Why this build cannot run the engine (it was compiled without it), or null when it can.</summary>
+    public virtual string? UnavailableReason => null;
+
     /// <summary>Whether the engine measures <paramref name="workload"/>; W3ByStream is for the PostgreSQL section only.</summary>
     public virtual bool Supports(Workload workload) => workload != Workload.W3ByStream || RunsOnPostgres;
 
