@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Batpak.Bench.Engines;
 using Batpak.Bench.Postgres;
+using Npgsql;
 
 namespace Batpak.Bench;
 
@@ -159,6 +160,11 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
             result.AllocationPerAppend = new Measurement(allocated / (double)data.Count, -1, -1, seconds);
             long bytes = postgres ? PgBenchServer.RelationBytes(w1Dir) : BenchEngine.DirectoryBytes(w1Dir);
             result.Measurements[Workload.W8Bytes] = new Measurement(bytes / (double)data.Count, -1, -1, 0, bytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes total" + (postgres ? " (pg_total_relation_size of the database's tables)" : ""));
+            if (postgres)
+            {
+                PgBenchServer.Settle(w1Dir, vacuum: true); // untimed: VACUUM (ANALYZE) + CHECKPOINT before the reads
+            }
+
             w1Ok = true;
             Report(Workload.W1Append, result);
         }
@@ -167,11 +173,6 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
             result.Measurements[Workload.W1Append] = Measurement.Failed(ex.Message);
             log.WriteLine("   W1 failed: " + ex);
             engine.Close();
-        }
-
-        if (w1Ok && postgres)
-        {
-            PgBenchServer.Settle(w1Dir, vacuum: true);
         }
 
         // W6 reopen in a fresh process.
@@ -267,7 +268,14 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         Report(Workload.W2Durable, result);
         if (postgres && !config.Keep)
         {
-            _postgres?.DropDatabases();
+            try
+            {
+                _postgres?.DropDatabases();
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+            {
+                log.WriteLine("   could not drop this peer's databases: " + ex.Message);
+            }
         }
 
         foreach (var w in Enum.GetValues<Workload>())
