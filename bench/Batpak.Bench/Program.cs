@@ -53,13 +53,18 @@ catch (ArgumentException ex)
 var results = new BenchRunner(config, Console.Out).Run();
 Console.WriteLine();
 Console.WriteLine(ReportWriter.Text(results));
-Console.WriteLine(ReportWriter.Targets(results));
+bool embeddedRun = results.Any(r => !r.OnPostgres);
+if (embeddedRun)
+{
+    Console.WriteLine(ReportWriter.Targets(results));
+}
+
 Console.Write(ReportWriter.PostgresTargets(results));
 if (config.OutFile is { } outFile)
 {
     string markdown = "# Batpak.Bench results\n\n" +
         string.Create(CultureInfo.InvariantCulture, $"Run: {TimeProvider.System.GetUtcNow():u}, {Environment.ProcessorCount} logical CPUs, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}\n\n") +
-        ReportWriter.Markdown(config, results) + "\n## Targets (Batpak)\n\n" + ReportWriter.Targets(results) +
+        ReportWriter.Markdown(config, results) + (embeddedRun ? "\n## Targets (Batpak)\n\n" + ReportWriter.Targets(results) : "") +
         (ReportWriter.PostgresTargets(results) is { Length: > 0 } postgresTargets ? "\n## Targets (PostgreSQL)\n\n" + postgresTargets : "");
     File.WriteAllText(outFile, markdown);
     Console.WriteLine($"Wrote {outFile}");

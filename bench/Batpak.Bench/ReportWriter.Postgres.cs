@@ -171,10 +171,10 @@ internal static partial class ReportWriter
         var batpak = results.FirstOrDefault(r => r.Name == BatpakPgName);
         var marten = results.FirstOrDefault(r => r.Name == MartenName);
         var raw = results.FirstOrDefault(r => r.Name == RawName);
-        if (batpak is null)
+        if (batpak is null || batpak.Measurements.Values.All(m => double.IsNaN(m.Value)))
         {
             return results.Any(r => r.OnPostgres)
-                ? $"PostgreSQL targets: not evaluated (no {BatpakPgName} column in this run; they are {BatpakPgName} >= 3x {MartenName} and >= 70% of {RawName} on W1-W4).\n"
+                ? $"PostgreSQL targets: not evaluated (no {BatpakPgName} figures in this run{(batpak?.Measurements.GetValueOrDefault(Workload.W1Append)?.Note is { } note ? ": " + note : "")}; they are {BatpakPgName} >= 3x {MartenName} and >= 70% of {RawName} on W1-W4).\n"
                 : "";
         }
 
