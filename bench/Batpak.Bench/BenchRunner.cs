@@ -51,10 +51,16 @@ internal readonly record struct ReopenOutcome(double Milliseconds, long Events, 
 /// share one server, started on first use (<see cref="PgBenchServer.Start"/>) and stopped at the end of the run; each
 /// gets a fresh database per store.
 /// </summary>
-internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<string, string, ReopenOutcome>? reopen = null)
+/// <param name="config">Sizes and engines.</param>
+/// <param name="log">Progress lines.</param>
+/// <param name="reopen">W6's child process launcher (tests replace it).</param>
+/// <param name="postgres">Starts or connects to the PostgreSQL server; default <see cref="PgBenchServer.Start"/>.</param>
+internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<string, string, ReopenOutcome>? reopen = null, Func<TextWriter, PgBenchServer>? postgres = null)
 {
+    private readonly Func<TextWriter, PgBenchServer> _startPostgres = postgres ?? PgBenchServer.Start;
     private readonly Func<string, string, ReopenOutcome> _reopen = reopen ?? ((key, directory) => ReopenLauncher.Run(key, directory, config.ChainKey));
     private PgBenchServer? _postgres;
+    private string? _postgresError;
 
     /// <param name="key">The engine's command-line key.</param>
     /// <param name="chainKey"><c>--chain-key</c>: Batpak's stores are keyed (the other engines ignore it).</param>
@@ -125,7 +131,21 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         {
             try
             {
-                _postgres ??= PgBenchServer.Start(log);
+                if (_postgresError is not null)
+                {
+                    throw new InvalidOperationException(_postgresError);
+                }
+
+                try
+                {
+                    _postgres ??= _startPostgres(log);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    _postgresError = ex.Message; // the next PostgreSQL peer of this run does not try again
+                    throw;
+                }
+
                 result.Server = _postgres.Description;
                 w1Dir = _postgres.CreateDatabase(key, "w1");
                 w2Dir = _postgres.CreateDatabase(key, "w2");
@@ -307,7 +327,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         if (result.Measurements.TryGetValue(workload, out var m))
         {
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"   {ReportWriter.Label(workload),-28} {ReportWriter.Format(workload, m),16}  ({m.Seconds:F3} s{(m.IsValid || double.IsNaN(m.Value) ? "" : $", COUNT MISMATCH {m.Actual}/{m.Expected}")}{(m.Note is null ? "" : "; " + m.Note)})"));
+                $"   {(result.OnPostgres ? ReportWriter.PostgresLabel(workload) : ReportWriter.Label(workload)),-28} {ReportWriter.Format(workload, m),16}  ({m.Seconds:F3} s{(m.IsValid || double.IsNaN(m.Value) ? "" : $", COUNT MISMATCH {m.Actual}/{m.Expected}")}{(m.Note is null ? "" : "; " + m.Note)})"));
         }
     }
 

@@ -49,6 +49,9 @@ internal static partial class ReportWriter
         return pairs;
     }
 
+    /// <summary>The PostgreSQL table's label of <paramref name="workload"/>.</summary>
+    public static string PostgresLabel(Workload workload) => s_postgresRows.First(r => r.Workload == workload).Label;
+
     private static string ServerOf(List<EngineResult> results) =>
         results.Select(r => r.Server).FirstOrDefault(s => s is not null) ?? "none reached";
 
@@ -150,7 +153,7 @@ internal static partial class ReportWriter
                 bool mismatch = !double.IsNaN(m.Value) && !m.IsValid;
                 if (m.Note is { } note && (note.StartsWith("error", StringComparison.Ordinal) || mismatch))
                 {
-                    sb.AppendLine(s_inv, $"  - {Label(w)}: {note}{(mismatch ? $" (count {m.Actual} of {m.Expected})" : "")}.");
+                    sb.AppendLine(s_inv, $"  - {PostgresLabel(w)}: {note}{(mismatch ? $" (count {m.Actual} of {m.Expected})" : "")}.");
                 }
             }
         }
@@ -207,7 +210,7 @@ internal static partial class ReportWriter
                 martenLabel = MartenName + " (by stream, its faster W3)";
             }
 
-            string label = s_postgresRows.First(r => r.Workload == w).Label;
+            string label = PostgresLabel(w);
             Against(label + " >= 3x " + MartenName, Value(batpak, w), martenValue, 3, martenLabel);
             Against(label + " >= 70% of " + RawName, Value(batpak, w), Value(raw, w), 0.7, RawName);
         }

@@ -89,6 +89,35 @@ public sealed class PostgresBenchTests
         Assert.Equal(0L, (long)count.ExecuteScalar()!);
     }
 
+    [Fact]
+    public void Run_ServerUnreachable_EveryWorkloadFailsNamingTheServer_TriedOnce()
+    {
+        int attempts = 0;
+        var log = new StringWriter();
+        var runner = new BenchRunner(Tiny("marten", "npgsql"), log, postgres: writer =>
+        {
+            attempts++;
+            return PgBenchServer.Connect("Host=127.0.0.1;Port=1;Username=postgres;Timeout=5", "a closed port", writer);
+        });
+
+        var results = runner.Run();
+
+        Assert.Equal(1, attempts);
+        Assert.Equal(2, results.Count);
+        foreach (var result in results)
+        {
+            Assert.True(result.OnPostgres);
+            Assert.Null(result.Server);
+            Assert.All(result.Measurements.Values, m =>
+            {
+                Assert.True(double.IsNaN(m.Value));
+                Assert.StartsWith("error: no PostgreSQL server: ", m.Note, StringComparison.Ordinal);
+            });
+        }
+
+        Assert.Contains("| W1 append (batches of 1000) | events/s | error | error |", ReportWriter.Markdown(Tiny(), results), StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public void Run_BothPeers_OneServer_ReportSideBySide()
     {

@@ -37,37 +37,43 @@ internal sealed class PgBenchServer : IDisposable
     /// <summary>Where the server came from (the environment, or a cluster this run started).</summary>
     public string Origin { get; }
 
-    /// <summary>Version and the settings that matter for durability and caching; filled by <see cref="Start"/>.</summary>
+    /// <summary>Version and the settings that matter for durability and caching; filled when the server is reached.</summary>
     public string Description { get; private set; } = "";
 
     /// <summary>Connects to the server of <see cref="ConnectionVariable"/>, or starts a bench cluster; throws <see cref="InvalidOperationException"/> naming why none is available.</summary>
     public static PgBenchServer Start(TextWriter log)
     {
-        PgBenchServer server;
         if (Environment.GetEnvironmentVariable(ConnectionVariable) is { Length: > 0 } fromEnvironment)
         {
-            server = new PgBenchServer(fromEnvironment, $"the server of {ConnectionVariable}", null, null);
-        }
-        else
-        {
-            string script = FindClusterScript()
-                ?? throw new InvalidOperationException($"No PostgreSQL server: {ConnectionVariable} is not set and .ci/pg-cluster was not found above {AppContext.BaseDirectory}.");
-            log.WriteLine("Starting a bench PostgreSQL cluster (.ci/pg-cluster start --bench)");
-            var exports = RunScript(script, "start", "--bench");
-            string connection = exports.GetValueOrDefault(ConnectionVariable)
-                ?? throw new InvalidOperationException($".ci/pg-cluster start printed no {ConnectionVariable}.");
-            server = new PgBenchServer(connection, "a throwaway cluster started by the bench (.ci/pg-cluster start --bench)", exports.GetValueOrDefault("BATPAK_PG_CLUSTER"), script);
+            return Connect(fromEnvironment, $"the server of {ConnectionVariable}", log);
         }
 
+        string script = FindClusterScript()
+            ?? throw new InvalidOperationException($"No PostgreSQL server: {ConnectionVariable} is not set and .ci/pg-cluster was not found above {AppContext.BaseDirectory}.");
+        log.WriteLine("Starting a bench PostgreSQL cluster (.ci/pg-cluster start --bench)");
+        var exports = RunScript(script, "start", "--bench");
+        string connection = exports.GetValueOrDefault(ConnectionVariable)
+            ?? throw new InvalidOperationException($".ci/pg-cluster start printed no {ConnectionVariable}.");
+        var server = new PgBenchServer(connection, "a throwaway cluster started by the bench (.ci/pg-cluster start --bench)", exports.GetValueOrDefault("BATPAK_PG_CLUSTER"), script);
+        return server.Describe(log);
+    }
+
+    /// <summary>Uses the server at <paramref name="connectionString"/> (not started or stopped by this object).</summary>
+    public static PgBenchServer Connect(string connectionString, string origin, TextWriter log) =>
+        new PgBenchServer(connectionString, origin, null, null).Describe(log);
+
+    /// <summary>Reads the version and settings; on failure stops a cluster this object started, and rethrows.</summary>
+    private PgBenchServer Describe(TextWriter log)
+    {
         try
         {
-            server.Description = server.ReadDescription();
-            log.WriteLine("PostgreSQL: " + server.Description);
-            return server;
+            Description = ReadDescription();
+            log.WriteLine("PostgreSQL: " + Description);
+            return this;
         }
         catch
         {
-            server.Dispose();
+            Dispose();
             throw;
         }
     }
