@@ -148,12 +148,20 @@ internal static partial class ReportWriter
         foreach (var r in results)
         {
             sb.AppendLine(s_inv, $"- **{r.Name}**: {r.Settings}.");
+            var notes = r.Measurements.Values.Select(m => m.Note).Distinct().ToList();
+            if (r.Measurements.Values.All(m => double.IsNaN(m.Value)) && notes.Count == 1 && notes[0] is { } only)
+            {
+                sb.AppendLine(s_inv, $"  - not run: {only}.");
+                continue;
+            }
+
+            // Every remark: n/a reasons, retries, W8's total, errors and count mismatches.
             foreach (var (w, m) in r.Measurements.OrderBy(kv => kv.Key))
             {
                 bool mismatch = !double.IsNaN(m.Value) && !m.IsValid;
-                if (m.Note is { } note && (note.StartsWith("error", StringComparison.Ordinal) || mismatch))
+                if (m.Note is { } note || mismatch)
                 {
-                    sb.AppendLine(s_inv, $"  - {PostgresLabel(w)}: {note}{(mismatch ? $" (count {m.Actual} of {m.Expected})" : "")}.");
+                    sb.AppendLine(s_inv, $"  - {PostgresLabel(w)}: {m.Note}{(mismatch ? $" (COUNT MISMATCH: {m.Actual} of {m.Expected})" : "")}.");
                 }
             }
         }
