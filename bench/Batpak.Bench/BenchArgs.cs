@@ -20,9 +20,14 @@ internal sealed class BenchArgs
           --concurrency N         W2 concurrent appenders (default 32)
           --reads N               W3 random point reads (default 200,000)
           --seed S                dataset seed (default 42)
-          --engines a,b           subset of batpak,sqlite,litedb,fasterlog
+          --engines a,b           subset of batpak,sqlite,litedb,fasterlog (the default: all four), and/or the
+                                  PostgreSQL peers batpak-pg,marten,npgsql (pg = all three; they run only when named;
+                                  batpak-pg needs src/Batpak.Sdk.PostgreSql in the build). The PostgreSQL
+                                  peers share one server: BATPAK_PG_CONNECTION when set, else a throwaway cluster the
+                                  bench starts and stops (.ci/pg-cluster start --bench: fsync on, shared_buffers=1GB);
+                                  each gets a fresh database per store. e.g. --engines pg --events 100000
           --dir PATH              where stores are created (default: temp)
-          --keep                  keep the stores
+          --keep                  keep the stores (PostgreSQL: the databases, on a BATPAK_PG_CONNECTION server)
           --out FILE              also write the report as Markdown
           --chain-key             Batpak only: keyed chains (BatpakOptions.ChainKey = a fixed 32-byte key, HMAC-SHA256
                                   instead of SHA-256) for every store it opens, the W6 child's included
@@ -68,6 +73,13 @@ internal sealed class BenchArgs
             ? int.Parse(text.Replace("_", "", StringComparison.Ordinal).Replace(",", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture)
             : fallback;
 
+    /// <summary>Splits <c>--engines</c>, replacing <see cref="BenchConfig.PostgresAlias"/> by the PostgreSQL peers (each key once, in order).</summary>
+    private static string[] ExpandEngines(string engines) =>
+        engines.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .SelectMany(key => key == BenchConfig.PostgresAlias ? BenchConfig.PostgresEngines : [key])
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
+
     public BenchConfig ToConfig()
     {
         var known = new HashSet<string>(s_flags) { "events", "entities", "scopes", "payload", "sync-every", "durable-events", "concurrency", "reads", "seed", "engines", "dir", "out" };
@@ -96,7 +108,7 @@ internal sealed class BenchArgs
             Concurrency = Int("concurrency", config.Concurrency),
             Reads = Int("reads", config.Reads),
             Seed = Int("seed", config.Seed),
-            Engines = Get("engines") is { } engines ? engines.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : config.Engines,
+            Engines = Get("engines") is { } engines ? ExpandEngines(engines) : config.Engines,
             Root = Get("dir") is { } dir ? Path.GetFullPath(dir) : config.Root,
             Keep = Has("keep"),
             OutFile = Get("out") is { } outFile ? Path.GetFullPath(outFile) : null,

@@ -5,7 +5,14 @@ namespace Batpak.Bench;
 /// <summary>Sizes and switches of one run. Defaults are the full-size workloads.</summary>
 internal sealed record BenchConfig
 {
+    /// <summary>The embedded engines: the default run (no <c>--engines</c>), so earlier figures stay comparable.</summary>
     public static readonly string[] AllEngines = ["batpak", "sqlite", "litedb", "fasterlog"];
+
+    /// <summary>The PostgreSQL section's peers, run only when named (or with the alias <see cref="PostgresAlias"/>).</summary>
+    public static readonly string[] PostgresEngines = ["batpak-pg", "marten", "npgsql"];
+
+    /// <summary><c>--engines pg</c> stands for every engine of <see cref="PostgresEngines"/>.</summary>
+    public const string PostgresAlias = "pg";
 
     public int Events { get; init; } = 1_000_000;
 
@@ -84,9 +91,9 @@ internal sealed record BenchConfig
 
         foreach (string engine in Engines)
         {
-            if (!AllEngines.Contains(engine))
+            if (!AllEngines.Contains(engine) && !PostgresEngines.Contains(engine))
             {
-                throw new ArgumentException($"Unknown engine '{engine}'; known: {string.Join(", ", AllEngines)}.");
+                throw new ArgumentException($"Unknown engine '{engine}'; known: {string.Join(", ", AllEngines.Concat(PostgresEngines))} (or {PostgresAlias} for {string.Join(",", PostgresEngines)}).");
             }
         }
     }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Batpak.Bench.Engines;
+using Batpak.Bench.Postgres;
+using Npgsql;
 
 namespace Batpak.Bench;
 
@@ -28,6 +30,12 @@ internal sealed class EngineResult(string name, string settings)
 
     public Dictionary<Workload, Measurement> Measurements { get; } = [];
 
+    /// <summary><see langword="true"/> for the PostgreSQL section's peers (<see cref="BenchEngine.RunsOnPostgres"/>).</summary>
+    public bool OnPostgres { get; init; }
+
+    /// <summary>For a PostgreSQL peer, the server it ran on (version and settings); null when none was reached (and for the embedded engines).</summary>
+    public string? Server { get; set; }
+
     /// <summary>Managed bytes allocated (all threads) during W1, per event; payloads are pre-allocated.</summary>
     public Measurement? AllocationPerAppend { get; set; }
 
@@ -38,10 +46,21 @@ internal sealed class EngineResult(string name, string settings)
 /// <summary>Outcome of the W6 child process.</summary>
 internal readonly record struct ReopenOutcome(double Milliseconds, long Events, string? Error, string? Note = null);
 
-/// <summary>Runs every workload for every engine on the same dataset.</summary>
-internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<string, string, ReopenOutcome>? reopen = null)
+/// <summary>
+/// Runs every workload for every engine on the same dataset. The PostgreSQL peers (<see cref="BenchEngine.RunsOnPostgres"/>)
+/// share one server, started on first use (<see cref="PgBenchServer.Start"/>) and stopped at the end of the run; each
+/// gets a fresh database per store.
+/// </summary>
+/// <param name="config">Sizes and engines.</param>
+/// <param name="log">Progress lines.</param>
+/// <param name="reopen">W6's child process launcher (tests replace it).</param>
+/// <param name="postgres">Starts or connects to the PostgreSQL server; default <see cref="PgBenchServer.Start"/>.</param>
+internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<string, string, ReopenOutcome>? reopen = null, Func<TextWriter, PgBenchServer>? postgres = null)
 {
+    private readonly Func<TextWriter, PgBenchServer> _startPostgres = postgres ?? PgBenchServer.Start;
     private readonly Func<string, string, ReopenOutcome> _reopen = reopen ?? ((key, directory) => ReopenLauncher.Run(key, directory, config.ChainKey));
+    private PgBenchServer? _postgres;
+    private string? _postgresError;
 
     /// <param name="key">The engine's command-line key.</param>
     /// <param name="chainKey"><c>--chain-key</c>: Batpak's stores are keyed (the other engines ignore it).</param>
@@ -51,6 +70,9 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         "sqlite" => new SqliteEngine(),
         "litedb" => new LiteDbEngine(),
         "fasterlog" => new FasterLogEngine(),
+        "batpak-pg" => new BatpakPgEngine(),
+        "marten" => new MartenEngine(),
+        "npgsql" => new NpgsqlRawEngine(),
         _ => throw new ArgumentException($"Unknown engine '{key}'.", nameof(key)),
     };
 
@@ -78,6 +100,9 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
             {
                 TryDelete(runRoot);
             }
+
+            _postgres?.Dispose();
+            _postgres = null;
         }
 
         return results;
@@ -86,21 +111,57 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
     private EngineResult RunEngine(string key, Dataset data, int[] readIndexes, string directory)
     {
         using var engine = CreateEngine(key, config.ChainKey);
-        var result = new EngineResult(engine.Name, engine.Settings);
+        var result = new EngineResult(engine.Name, engine.Settings) { OnPostgres = engine.RunsOnPostgres };
         log.WriteLine($"== {engine.Name}");
-        if (engine is BatpakEngine && !BatpakEngine.IsAvailable)
+        if (engine.UnavailableReason is { } unavailable)
         {
             foreach (var w in Enum.GetValues<Workload>())
             {
                 result.Measurements[w] = Measurement.NotApplicable("engine not in this build");
             }
 
-            log.WriteLine("   skipped: EventStore is not in this build (src/Batpak.Sdk/Store/EventStore.cs missing at build time)");
+            log.WriteLine("   skipped: " + unavailable);
             return result;
         }
 
         string w1Dir = Path.Combine(directory, "w1");
         string w2Dir = Path.Combine(directory, "w2");
+        bool postgres = engine.RunsOnPostgres;
+        if (postgres)
+        {
+            try
+            {
+                if (_postgresError is not null)
+                {
+                    throw new InvalidOperationException(_postgresError);
+                }
+
+                try
+                {
+                    _postgres ??= _startPostgres(log);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    _postgresError = ex.Message; // the next PostgreSQL peer of this run does not try again
+                    throw;
+                }
+
+                result.Server = _postgres.Description;
+                w1Dir = _postgres.CreateDatabase(key, "w1");
+                w2Dir = _postgres.CreateDatabase(key, "w2");
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                foreach (var w in Enum.GetValues<Workload>())
+                {
+                    result.Measurements[w] = Measurement.Failed("no PostgreSQL server: " + ex.Message);
+                }
+
+                log.WriteLine("   no PostgreSQL server: " + ex);
+                return result;
+            }
+        }
+
         bool w1Ok = false;
 
         // W1 append + W8 bytes on disk.
@@ -117,8 +178,13 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
             engine.Close();
             result.Measurements[Workload.W1Append] = new Measurement(data.Count / seconds, data.Count, data.Count, seconds);
             result.AllocationPerAppend = new Measurement(allocated / (double)data.Count, -1, -1, seconds);
-            long bytes = BenchEngine.DirectoryBytes(w1Dir);
-            result.Measurements[Workload.W8Bytes] = new Measurement(bytes / (double)data.Count, -1, -1, 0, bytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes total");
+            long bytes = postgres ? PgBenchServer.RelationBytes(w1Dir) : BenchEngine.DirectoryBytes(w1Dir);
+            result.Measurements[Workload.W8Bytes] = new Measurement(bytes / (double)data.Count, -1, -1, 0, bytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes total" + (postgres ? " (pg_total_relation_size of the database's tables)" : ""));
+            if (postgres)
+            {
+                PgBenchServer.Settle(w1Dir, vacuum: true); // untimed: VACUUM (ANALYZE) + CHECKPOINT before the reads
+            }
+
             w1Ok = true;
             Report(Workload.W1Append, result);
         }
@@ -130,7 +196,11 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         }
 
         // W6 reopen in a fresh process.
-        if (w1Ok)
+        if (w1Ok && !engine.Supports(Workload.W6Reopen))
+        {
+            result.Measurements[Workload.W6Reopen] = Measurement.NotApplicable(engine.NotApplicableReason(Workload.W6Reopen));
+        }
+        else if (w1Ok)
         {
             BenchEngine.WarmPageCache(w1Dir);
             var outcome = _reopen(engine.Key, w1Dir);
@@ -158,9 +228,14 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         {
             try
             {
-                BenchEngine.WarmPageCache(w1Dir);
+                if (!postgres)
+                {
+                    BenchEngine.WarmPageCache(w1Dir);
+                }
+
                 engine.OpenExisting(w1Dir);
                 Measure(engine, result, Workload.W3PointRead, config.Reads, () => engine.PointReads(data, readIndexes));
+                Measure(engine, result, Workload.W3ByStream, config.Reads, () => engine.PointReadsByStream(data, readIndexes));
                 Measure(engine, result, Workload.W4Streams, data.Count, () => engine.ReadAllStreams(data));
                 Measure(engine, result, Workload.W5Scope, data.Count, () => data.Scopes.Sum(engine.QueryScope));
                 Measure(engine, result, Workload.W5Kind, data.Count, () => Dataset.KindValues.Sum(k => engine.QueryKind(k)));
@@ -174,7 +249,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 log.WriteLine("   read phase failed: " + ex);
-                foreach (var w in new[] { Workload.W3PointRead, Workload.W4Streams, Workload.W5Scope, Workload.W5Kind, Workload.W7Fold })
+                foreach (var w in new[] { Workload.W3PointRead, Workload.W3ByStream, Workload.W4Streams, Workload.W5Scope, Workload.W5Kind, Workload.W7Fold })
                 {
                     result.Measurements.TryAdd(w, Measurement.Failed(ex.Message));
                 }
@@ -188,12 +263,17 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         // W2 durable appends on a fresh store.
         try
         {
+            if (postgres)
+            {
+                PgBenchServer.Settle(w2Dir, vacuum: false);
+            }
+
             engine.CreateForDurable(w2Dir);
             Settle();
             long start = Stopwatch.GetTimestamp();
             long acknowledged = engine.AppendDurable(data, config.DurableEvents, config.Concurrency);
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            result.Measurements[Workload.W2Durable] = new Measurement(acknowledged / seconds, config.DurableEvents, acknowledged, seconds);
+            result.Measurements[Workload.W2Durable] = new Measurement(acknowledged / seconds, config.DurableEvents, acknowledged, seconds, engine.DescribeWorkload(Workload.W2Durable));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -206,6 +286,18 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         }
 
         Report(Workload.W2Durable, result);
+        if (postgres && !config.Keep)
+        {
+            try
+            {
+                _postgres?.DropDatabases();
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+            {
+                log.WriteLine("   could not drop this peer's databases: " + ex.Message);
+            }
+        }
+
         foreach (var w in Enum.GetValues<Workload>())
         {
             result.Measurements.TryAdd(w, Measurement.NotApplicable(w1Ok ? "n/a" : "W1 failed"));
@@ -218,7 +310,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
     {
         if (!engine.Supports(workload))
         {
-            result.Measurements[workload] = Measurement.NotApplicable("no index (raw log)");
+            result.Measurements[workload] = Measurement.NotApplicable(engine.NotApplicableReason(workload));
             return;
         }
 
@@ -235,7 +327,7 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         if (result.Measurements.TryGetValue(workload, out var m))
         {
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"   {ReportWriter.Label(workload),-28} {ReportWriter.Format(workload, m),16}  ({m.Seconds:F3} s{(m.IsValid || double.IsNaN(m.Value) ? "" : $", COUNT MISMATCH {m.Actual}/{m.Expected}")}{(m.Note is null ? "" : "; " + m.Note)})"));
+                $"   {(result.OnPostgres ? ReportWriter.PostgresLabel(workload) : ReportWriter.Label(workload)),-28} {ReportWriter.Format(workload, m),16}  ({m.Seconds:F3} s{(m.IsValid || double.IsNaN(m.Value) ? "" : $", COUNT MISMATCH {m.Actual}/{m.Expected}")}{(m.Note is null ? "" : "; " + m.Note)})"));
         }
     }
 

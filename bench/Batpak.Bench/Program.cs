@@ -5,6 +5,7 @@ using BenchmarkDotNet.Running;
 // Batpak.Bench: one process runs every workload against every engine on the same generated dataset.
 //   Batpak.Bench [run] [--quick] [--events N] [--entities N] [--scopes N] [--payload B] [--sync-every N]
 //                [--durable-events N] [--concurrency N] [--reads N] [--seed S] [--engines a,b] [--dir PATH] [--keep] [--out FILE] [--chain-key]
+//   Batpak.Bench --engines pg [...]   the PostgreSQL section (Marten and raw Npgsql; see BenchArgs.Usage)
 //   Batpak.Bench reopen --engine KEY --dir PATH [--chain-key]   (W6 child; used by the runner)
 //   Batpak.Bench micro [BenchmarkDotNet args]      (BenchmarkDotNet micro-benchmarks, e.g. --filter *Append*)
 if (args.Length > 0 && args[0] == "micro")
@@ -52,12 +53,19 @@ catch (ArgumentException ex)
 var results = new BenchRunner(config, Console.Out).Run();
 Console.WriteLine();
 Console.WriteLine(ReportWriter.Text(results));
-Console.WriteLine(ReportWriter.Targets(results));
+bool embeddedRun = results.Any(r => !r.OnPostgres);
+if (embeddedRun)
+{
+    Console.WriteLine(ReportWriter.Targets(results));
+}
+
+Console.Write(ReportWriter.PostgresTargets(results));
 if (config.OutFile is { } outFile)
 {
     string markdown = "# Batpak.Bench results\n\n" +
         string.Create(CultureInfo.InvariantCulture, $"Run: {TimeProvider.System.GetUtcNow():u}, {Environment.ProcessorCount} logical CPUs, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}\n\n") +
-        ReportWriter.Markdown(config, results) + "\n## Targets (Batpak)\n\n" + ReportWriter.Targets(results);
+        ReportWriter.Markdown(config, results) + (embeddedRun ? "\n## Targets (Batpak)\n\n" + ReportWriter.Targets(results) : "") +
+        (ReportWriter.PostgresTargets(results) is { Length: > 0 } postgresTargets ? "\n## Targets (PostgreSQL)\n\n" + postgresTargets : "");
     File.WriteAllText(outFile, markdown);
     Console.WriteLine($"Wrote {outFile}");
 }

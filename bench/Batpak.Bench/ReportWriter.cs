@@ -4,8 +4,11 @@ using Batpak.Bench.Engines;
 
 namespace Batpak.Bench;
 
-/// <summary>Turns results into the console table and the Markdown report.</summary>
-internal static class ReportWriter
+/// <summary>
+/// Turns results into the console table and the Markdown report: the embedded engines' table here, the PostgreSQL
+/// section (results with <see cref="EngineResult.OnPostgres"/>) in ReportWriter.Postgres.cs.
+/// </summary>
+internal static partial class ReportWriter
 {
     private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
 
@@ -24,7 +27,8 @@ internal static class ReportWriter
         (null, "W1 managed alloc", "B/append", true),
     ];
 
-    public static string Label(Workload workload) => s_rows.First(r => r.Workload == workload).Label;
+    public static string Label(Workload workload) =>
+        s_rows.FirstOrDefault(r => r.Workload == workload).Label ?? s_postgresRows.First(r => r.Workload == workload).Label;
 
     public static string Format(Workload workload, Measurement m)
     {
@@ -33,8 +37,8 @@ internal static class ReportWriter
             return m.Note is { } note && note.StartsWith("error", StringComparison.Ordinal) ? "error" : "N/A";
         }
 
-        var row = s_rows.First(r => r.Workload == workload);
-        return FormatValue(m.Value, row.Unit);
+        var row = s_rows.FirstOrDefault(r => r.Workload == workload);
+        return FormatValue(m.Value, row.Unit ?? s_postgresRows.First(r => r.Workload == workload).Unit);
     }
 
     private static string FormatValue(double value, string unit) =>
@@ -42,7 +46,9 @@ internal static class ReportWriter
 
     private static Measurement? Get(EngineResult r, Workload? w) => w is { } x ? r.Measurements.GetValueOrDefault(x) : r.AllocationPerAppend;
 
-    private static string Cell(EngineResult r, Workload? w)
+    private static string Cell(EngineResult r, Workload? w) => Cell(r, w, s_rows.First(row => row.Workload == w).Unit);
+
+    private static string Cell(EngineResult r, Workload? w, string unit)
     {
         var m = Get(r, w);
         if (m is null)
@@ -55,7 +61,6 @@ internal static class ReportWriter
             return m.Note is { } note && note.StartsWith("error", StringComparison.Ordinal) ? "error" : "N/A";
         }
 
-        string unit = s_rows.First(row => row.Workload == w).Unit;
         string text = FormatValue(m.Value, unit);
         if (!m.IsValid)
         {
@@ -79,7 +84,24 @@ internal static class ReportWriter
         return double.IsFinite(ratio) ? ratio.ToString("0.00", s_inv) + "x" : "-";
     }
 
+    /// <summary>The Markdown report: the embedded table, then the PostgreSQL section when the run had PostgreSQL peers.</summary>
     public static string Markdown(BenchConfig config, IReadOnlyList<EngineResult> results)
+    {
+        var (embedded, postgres) = Split(results);
+        if (postgres.Count == 0)
+        {
+            return EmbeddedMarkdown(config, results);
+        }
+
+        return (embedded.Count > 0 ? EmbeddedMarkdown(config, embedded) + "\n" : $"Workload sizes: {config.Describe()}{(config.Quick ? " (--quick)" : "")}\n\n")
+            + PostgresMarkdown(postgres);
+    }
+
+    /// <summary>The embedded engines' results, and the PostgreSQL peers', each in run order.</summary>
+    private static (List<EngineResult> Embedded, List<EngineResult> Postgres) Split(IReadOnlyList<EngineResult> results) =>
+        (results.Where(r => !r.OnPostgres).ToList(), results.Where(r => r.OnPostgres).ToList());
+
+    private static string EmbeddedMarkdown(BenchConfig config, IReadOnlyList<EngineResult> results)
     {
         var sb = new StringBuilder();
         sb.AppendLine(s_inv, $"Workload sizes: {config.Describe()}{(config.Quick ? " (--quick)" : "")}").AppendLine();
@@ -165,8 +187,19 @@ internal static class ReportWriter
         return sb.ToString();
     }
 
-    /// <summary>A plain console rendering of the same table.</summary>
+    /// <summary>A plain console rendering of the same tables.</summary>
     public static string Text(IReadOnlyList<EngineResult> results)
+    {
+        var (embedded, postgres) = Split(results);
+        if (postgres.Count == 0)
+        {
+            return EmbeddedText(results);
+        }
+
+        return (embedded.Count > 0 ? EmbeddedText(embedded) + "\n" : "") + PostgresText(postgres);
+    }
+
+    private static string EmbeddedText(IReadOnlyList<EngineResult> results)
     {
         var sb = new StringBuilder();
         sb.Append(s_inv, $"{"Workload",-30}{"Unit",-10}");

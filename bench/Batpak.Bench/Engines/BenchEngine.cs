@@ -12,13 +12,20 @@ internal enum Workload
     W6Reopen,
     W7Fold,
     W8Bytes,
+
+    /// <summary>
+    /// W3 by stream position: the event at <c>(entity, sequence)</c>. Only the PostgreSQL section measures it (Marten's
+    /// read by event id is its slow path, so the comparison needs its by-stream read, too).
+    /// </summary>
+    W3ByStream,
 }
 
 /// <summary>
 /// One engine under test. The runner calls, in order: <see cref="CreateForAppend"/> + <see cref="AppendAll"/> (W1),
 /// <see cref="Close"/>, <see cref="ReopenProbe"/> in a child process (W6), <see cref="OpenExisting"/> + the read
 /// workloads, <see cref="Close"/>, then <see cref="CreateForDurable"/> + <see cref="AppendDurable"/> + <see cref="Close"/> (W2).
-/// Only the append/read calls are timed; opening and closing are not (except in W6).
+/// Only the append/read calls are timed; opening and closing are not (except in W6). A store's location is a directory,
+/// or for <see cref="RunsOnPostgres"/> engines the connection string of a fresh database.
 /// </summary>
 internal abstract class BenchEngine : IDisposable
 {
@@ -41,7 +48,22 @@ internal abstract class BenchEngine : IDisposable
     /// <summary>The command-line key (<c>--engines</c>, <c>reopen --engine</c>).</summary>
     public abstract string Key { get; }
 
-    public virtual bool Supports(Workload workload) => true;
+    /// <summary>Why this build cannot run the engine (it was compiled without it), or null when it can.</summary>
+    public virtual string? UnavailableReason => null;
+
+    /// <summary>Whether the engine measures <paramref name="workload"/>; W3ByStream is for the PostgreSQL section only.</summary>
+    public virtual bool Supports(Workload workload) => workload != Workload.W3ByStream || RunsOnPostgres;
+
+    /// <summary>Why a workload <see cref="Supports"/> rejects is "n/a", for the report.</summary>
+    public virtual string NotApplicableReason(Workload workload) =>
+        workload == Workload.W3ByStream && !RunsOnPostgres ? "measured in the PostgreSQL section only" : "no index (raw log)";
+
+    /// <summary>
+    /// <see langword="true"/> for the PostgreSQL section's peers: the runner then passes each store's location as the
+    /// connection string of a fresh database (instead of a directory), measures W8 with <c>pg_total_relation_size</c>
+    /// and reports W6 as n/a (a server-side store has no local open to time).
+    /// </summary>
+    public virtual bool RunsOnPostgres => false;
 
     /// <summary>Untimed set-up before W1/W2 (per-dataset tables an application would hold anyway).</summary>
     public virtual void Prepare(Dataset data)
@@ -66,6 +88,10 @@ internal abstract class BenchEngine : IDisposable
     /// <summary>W3: reads the events at <paramref name="indexes"/> (dataset order) by id; returns how many were found with the right payload length.</summary>
     public abstract long PointReads(Dataset data, int[] indexes);
 
+    /// <summary>W3 by stream: reads the event at <c>(entity, sequence)</c> of each of <paramref name="indexes"/>; returns how many were found with the right payload length.</summary>
+    public virtual long PointReadsByStream(Dataset data, int[] indexes) =>
+        throw new NotSupportedException($"{Name} does not measure {Workload.W3ByStream}.");
+
     /// <summary>W4: reads every entity's stream in sequence order; returns the events read.</summary>
     public abstract long ReadAllStreams(Dataset data);
 
@@ -83,6 +109,9 @@ internal abstract class BenchEngine : IDisposable
 
     /// <summary>After <see cref="ReopenProbe"/>: what the engine says it did while opening (for the report), or null.</summary>
     public virtual string? DescribeOpen() => null;
+
+    /// <summary>After a workload: a remark for its measurement (retries, fallbacks), or null.</summary>
+    public virtual string? DescribeWorkload(Workload workload) => null;
 
     /// <summary>Closes the open store, flushing what the engine flushes on close.</summary>
     public abstract void Close();

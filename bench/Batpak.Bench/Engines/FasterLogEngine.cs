@@ -20,7 +20,7 @@ internal sealed class FasterLogEngine : BenchEngine
     public override string Settings => "Microsoft.FASTER.Core 2.6.5 FasterLog, local device (FileOptions.WriteThrough = O_SYNC writes), 4 MiB pages, 64 MiB memory; W1 Commit(spinWait) every 1,000 enqueues; W2 EnqueueAndWaitForCommitAsync with AutoCommit; payload bytes only, no index";
 
     public override bool Supports(Workload workload) =>
-        workload is not (Workload.W3PointRead or Workload.W4Streams or Workload.W5Scope or Workload.W5Kind);
+        workload is not (Workload.W3PointRead or Workload.W3ByStream or Workload.W4Streams or Workload.W5Scope or Workload.W5Kind);
 
     private FasterLog Log => _log ?? throw new InvalidOperationException("Store not open.");
 
