@@ -1,12 +1,30 @@
-// The state every part of PostgresEngine shares: the schema's quoted name, the reader data source, the chain key
-// and the store row's identity. Set once at open (PostgresEngine.Open); read by every PostgresEngine.*.cs file.
-using Batpak.PostgreSql.Schema;
+// The state every part of PostgresEngine shares: the schema's quoted name, the reader data source, the chain key,
+// the store row's identity, the writer and the commit listener. Set once at open (PostgresEngine.Open.cs); read by
+// every PostgresEngine.*.cs file.
+using Batpak.Engine;
+using Batpak.PostgreSql.Writer;
 using Npgsql;
 
 namespace Batpak.PostgreSql.Engine;
 
 internal sealed partial class PostgresEngine
 {
+    private PgWriter? _writer;
+    private CommitListener? _listener;
+    private int _disposed;
+
+    private PostgresEngine(PostgresStoreOptions options, BatpakOptions batpakOptions, NpgsqlDataSource dataSource, CommitNotifier notifier, TimeProvider time)
+    {
+        Options = options;
+        BatpakOptions = batpakOptions;
+        StoreSchema = options.Schema;
+        Q = Schema.SchemaName.Quote(options.Schema);
+        DataSource = dataSource;
+        ChainKey = batpakOptions.ChainKey;
+        Notifier = notifier;
+        Time = time;
+    }
+
     /// <summary>The schema's name, as configured.</summary>
     internal string StoreSchema { get; }
 
@@ -25,12 +43,19 @@ internal sealed partial class PostgresEngine
     /// <summary>The engine's settings (a private copy).</summary>
     internal PostgresStoreOptions Options { get; }
 
-    private PostgresEngine(PostgresStoreOptions options, NpgsqlDataSource dataSource, byte[]? chainKey)
-    {
-        Options = options;
-        StoreSchema = options.Schema;
-        Q = Schema.SchemaName.Quote(options.Schema);
-        DataSource = dataSource;
-        ChainKey = chainKey;
-    }
+    /// <summary>The engine-neutral store settings (a validated copy).</summary>
+    internal BatpakOptions BatpakOptions { get; }
+
+    /// <summary>Signalled after every commit this instance makes or hears of.</summary>
+    internal CommitNotifier Notifier { get; }
+
+    /// <summary>The clock for event timestamps.</summary>
+    internal TimeProvider Time { get; }
+
+    /// <summary>The writer (tests reach its fault hook and backend pid).</summary>
+    internal PgWriter Writer => _writer ?? throw new InvalidOperationException("The engine is not open.");
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, typeof(PostgresEventStore));
 }
