@@ -100,6 +100,43 @@ public sealed class MultiInstanceTests : IDisposable
     }
 
     [SkippableFact]
+    public void TwoInstancesAppendingConcurrently_CommitOrderIsNumberOrder()
+    {
+        PgServer.Require();
+        using (var probe = new NpgsqlConnection(PgServer.ConnectionString))
+        {
+            probe.Open();
+            using var show = new NpgsqlCommand("SHOW track_commit_timestamp", probe);
+            Skip.If((string)show.ExecuteScalar()! != "on", "The server runs without track_commit_timestamp=on (.ci/pg-cluster sets it), so commit times cannot be read.");
+        }
+
+        PostgresEventStore[] stores = [Open(), Open()];
+        Parallel.For(0, 4, t =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                stores[t % 2].Append(TestData.Entity($"o:{t}"), TestData.Created, TestData.Payload(i));
+            }
+        });
+
+        using var connection = new NpgsqlConnection(PgServer.ConnectionString);
+        connection.Open();
+        using var command = new NpgsqlCommand($"SELECT global_seq, pg_xact_commit_timestamp(xmin) FROM \"{_schema}\".events ORDER BY global_seq", connection);
+        using NpgsqlDataReader reader = command.ExecuteReader();
+        DateTime previous = DateTime.MinValue;
+        long expected = 0;
+        while (reader.Read())
+        {
+            Assert.Equal(expected++, reader.GetInt64(0));
+            DateTime committed = reader.GetDateTime(1);
+            Assert.True(committed >= previous, $"Event {expected - 1} committed at {committed:O}, before event {expected - 2} ({previous:O}).");
+            previous = committed;
+        }
+
+        Assert.Equal(400, expected);
+    }
+
+    [SkippableFact]
     public void TwoInstances_CasOnOneEntity_ConflictsResolveAndTheStreamStaysDense()
     {
         PgServer.Require();
