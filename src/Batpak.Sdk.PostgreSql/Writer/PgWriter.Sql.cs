@@ -49,6 +49,7 @@ internal sealed partial class PgWriter
             ResolveInDoubt(rows, ex); // returns only when the group is committed
         }
 
+        Interlocked.Increment(ref _groups);
         _cachedNext = _stager.NextGlobal;
         _openBlock = open;
         _openBlockStart = open is null ? -1 : folded;
