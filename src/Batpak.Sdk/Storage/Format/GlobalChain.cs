@@ -30,6 +30,38 @@ internal sealed class GlobalChain : IDisposable
     /// <summary>Events chained so far: the next global sequence.</summary>
     public long Next { get; private set; }
 
+    /// <summary>Events folded into complete blocks (a multiple of <see cref="BlockSize"/>): what <see cref="Blocks"/> covers.</summary>
+    public long Folded => Next - _count;
+
+    /// <summary>The digest of every complete block so far (zero before the first block completes).</summary>
+    public EventHash Blocks => _blocks;
+
+    /// <summary>
+    /// A chain resumed from stored fold state (an engine that keeps <see cref="Folded"/> and <see cref="Blocks"/>
+    /// rather than every hash): <paramref name="open"/> are the hashes of the events from <paramref name="folded"/> on,
+    /// fewer than <see cref="BlockSize"/>.
+    /// </summary>
+    public static GlobalChain Resume(byte[]? key, long folded, in EventHash blocks, ReadOnlySpan<EventHash> open)
+    {
+        if (folded < 0 || folded % BlockSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(folded), folded, $"The folded count is a non-negative multiple of {BlockSize}.");
+        }
+
+        if (open.Length >= BlockSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(open), open.Length, $"An open block holds fewer than {BlockSize} hashes.");
+        }
+
+        var chain = new GlobalChain(key) { Next = folded, _blocks = blocks };
+        foreach (EventHash hash in open)
+        {
+            chain.Add(hash);
+        }
+
+        return chain;
+    }
+
     /// <summary>Chains the hash of the event with global sequence <see cref="Next"/>.</summary>
     public void Add(in EventHash hash)
     {

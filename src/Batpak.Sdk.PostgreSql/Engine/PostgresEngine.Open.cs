@@ -1,0 +1,101 @@
+// Opening a PostgreSQL store: the data source (pool size, auto-prepare), the schema migrations, the store row's
+// identity and chain-key check, then the writer and the commit listener. Called by PostgresEventStore.Open only.
+using System.Net.Sockets;
+using Batpak.Engine;
+using Batpak.PostgreSql.Schema;
+using Batpak.PostgreSql.Writer;
+using Batpak.Storage;
+using Npgsql;
+
+namespace Batpak.PostgreSql.Engine;
+
+internal sealed partial class PostgresEngine
+{
+    /// <summary>Opens (creating or migrating per <see cref="PostgresStoreOptions.SchemaMode"/>) the store in <paramref name="options"/>' schema.</summary>
+    public static async Task<PostgresEngine> OpenAsync(PostgresStoreOptions options, BatpakOptions batpakOptions, CommitNotifier notifier, TimeProvider time, CancellationToken cancellationToken)
+    {
+        NpgsqlConnectionStringBuilder builder = ConnectionSettings(options);
+        NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        try
+        {
+            var engine = new PostgresEngine(options, batpakOptions, dataSource, notifier, time);
+            await engine.PrepareSchemaAsync(cancellationToken).ConfigureAwait(false);
+            engine._writer = new PgWriter(dataSource, options, batpakOptions, time, notifier, engine.StoreId);
+            engine._listener = new CommitListener(dataSource, engine._writer.Channel, engine.Q, options.PollInterval, notifier);
+            return engine;
+        }
+        catch (Exception ex)
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            if (ex is NpgsqlException and not PostgresException || ex is SocketException or IOException or TimeoutException || ex is PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification or PostgresErrorCodes.CannotConnectNow })
+            {
+                throw new StoreConnectionException($"Cannot open the PostgreSQL store: host {builder.Host}, port {builder.Port}, database {builder.Database}, schema \"{options.Schema}\": {ex.Message}", ex);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The connection settings of a store: the pool sized for the readers plus the writer and the listener, and,
+    /// unless the connection string sets them, auto-prepare (every statement is one of a few fixed texts) and TCP
+    /// keepalives (a vanished server is noticed on idle connections too).
+    /// </summary>
+    internal static NpgsqlConnectionStringBuilder ConnectionSettings(PostgresStoreOptions options)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        builder.MaxPoolSize = options.MaxReadConnections + 2;
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = options.ConnectionString };
+        bool Sets(string keyword) => given.Keys.Cast<string>().Any(k => string.Equals(k.Replace(" ", string.Empty, StringComparison.Ordinal), keyword, StringComparison.OrdinalIgnoreCase));
+        if (!Sets("MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        if (!Sets("Keepalive"))
+        {
+            builder.KeepAlive = 10;
+        }
+
+        return builder;
+    }
+
+    private async Task PrepareSchemaAsync(CancellationToken cancellationToken)
+    {
+        NpgsqlConnection connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            await MigrationRunner.RunAsync(connection, StoreSchema, Options.SchemaMode == PostgresSchemaMode.VerifyOnly, cancellationToken).ConfigureAwait(false);
+            long expectedCheck = unchecked((long)ChainHashing.KeyCheck(ChainKey));
+            await using (var claim = new NpgsqlCommand($"UPDATE {Q}.store SET key_check = $1 WHERE id = 1 AND next_global = 0 AND key_check <> $1", connection))
+            {
+                // A store that holds no event yet takes the key (or its absence) of the instance that opens it.
+                claim.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expectedCheck });
+                if (Options.SchemaMode == PostgresSchemaMode.Apply)
+                {
+                    await claim.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await using var read = new NpgsqlCommand($"SELECT store_id, key_check, next_global FROM {Q}.store WHERE id = 1", connection);
+            await using NpgsqlDataReader reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new PostgresSchemaException(StoreSchema, $"Schema \"{StoreSchema}\" has no store row (table store, id 1); it was not created by this library or was damaged.");
+            }
+
+            StoreId = reader.GetInt32(0);
+            long storedCheck = reader.GetInt64(1);
+            if (storedCheck != expectedCheck && reader.GetInt64(2) > 0)
+            {
+                throw new ChainKeyMismatchException(
+                    storedCheck == 0
+                        ? $"The store in schema \"{StoreSchema}\" is not keyed, but BatpakOptions.ChainKey is set; open it without a chain key."
+                        : ChainKey is null
+                            ? $"The store in schema \"{StoreSchema}\" is keyed (HMAC-SHA256 chains), but BatpakOptions.ChainKey is not set; open it with its key."
+                            : $"The store in schema \"{StoreSchema}\" is keyed with a different chain key than BatpakOptions.ChainKey.");
+            }
+        }
+    }
+}
