@@ -95,6 +95,14 @@ internal interface IStorageEngine : IDisposable
     /// <summary>Stores, durably and atomically, the position of named cursor <paramref name="name"/>.</summary>
     void WriteCheckpoint(string name, long position);
 
+    /// <summary>
+    /// Waits until this instance may advance named cursor <paramref name="name"/> alone among every instance open on
+    /// the same store, and holds that right until the returned lease is disposed or the instance dies (a reactor runs
+    /// on one instance at a time). StoreCore already serializes holders inside this instance. An engine whose store
+    /// only one instance can open returns a lease at once. Cancelling <paramref name="cancellationToken"/> stops the wait.
+    /// </summary>
+    ValueTask<IAsyncDisposable> AcquireCursorLeaseAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>Finishes queued appends (waiting up to <paramref name="timeout"/>) and accepts no more; the first step of dispose.</summary>
     void Drain(TimeSpan timeout);
 }

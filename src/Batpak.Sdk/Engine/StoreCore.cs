@@ -11,6 +11,7 @@ internal sealed class StoreCore : IEventStore
     private readonly IStorageEngine _engine;
     private readonly AppendRules _rules;
     private readonly CommitNotifier _notifier;
+    private readonly CursorLeases _leases = new();
     private readonly SubscriptionDispatcher _dispatcher;
     private readonly TimeSpan _drainTimeout;
     private readonly object _owner; // the public store, named in ObjectDisposedException
@@ -241,6 +242,17 @@ internal sealed class StoreCore : IEventStore
         ThrowIfDisposed();
         return new EventCursor(this, region, _engine.ReadCheckpoint(name), name);
     }
+
+    /// <inheritdoc cref="IEventStore.AcquireCursorLeaseAsync"/>
+    public ValueTask<IAsyncDisposable> AcquireCursorLeaseAsync(string name, CancellationToken cancellationToken)
+    {
+        AppendRules.CheckCursorName(name);
+        ThrowIfDisposed();
+        return _leases.AcquireAsync(name, _engine, cancellationToken);
+    }
+
+    ValueTask<IAsyncDisposable> IEventStore.AcquireCursorLeaseAsync(string name, CancellationToken cancellationToken) =>
+        AcquireCursorLeaseAsync(name, cancellationToken);
 
     /// <summary>Stores a named cursor's position (EventCursor.Commit).</summary>
     internal void CommitCursor(string name, long position)

@@ -41,6 +41,7 @@ public sealed class ReactorRunner : IAsyncDisposable
     private long _failureCount;
     private long _skippedCount;
     private volatile ReactorFailure? _stoppedBy;
+    private int _holdsLease; // 1 while RunAsync holds the cursor's lease (IsLeading)
 
     /// <summary>Creates a runner; it does nothing until <see cref="Start"/>.</summary>
     /// <param name="store">The store read and appended to.</param>
@@ -66,6 +67,12 @@ public sealed class ReactorRunner : IAsyncDisposable
 
     /// <summary>The name of the durable cursor: <c>reactor.{Name}</c>.</summary>
     public string CursorName { get; }
+
+    /// <summary>
+    /// <see langword="true"/> while this runner holds its cursor's lease: one runner of a reactor name at a time, on
+    /// every instance of the store; a started runner without it waits, and takes over when the holder stops or dies.
+    /// </summary>
+    public bool IsLeading => Volatile.Read(ref _holdsLease) != 0;
 
     /// <summary><see langword="true"/> between <see cref="Start"/> and the end of the loop.</summary>
     public bool IsRunning => !Completion.IsCompleted;
@@ -168,6 +175,34 @@ public sealed class ReactorRunner : IAsyncDisposable
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{KeyPrefix}{reactorName}/{source}/{index}");
 
     private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        // One runner of a reactor name at a time, on every instance of the store: wait for the cursor's lease, and
+        // only then read the committed position (the previous holder's last commit).
+        IAsyncDisposable lease;
+        try
+        {
+            lease = await _store.AcquireCursorLeaseAsync(CursorName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            return;
+        }
+
+        await using (lease.ConfigureAwait(false))
+        {
+            Interlocked.Exchange(ref _holdsLease, 1);
+            try
+            {
+                await RunLeasedAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _holdsLease, 0);
+            }
+        }
+    }
+
+    private async Task RunLeasedAsync(CancellationToken cancellationToken)
     {
         EventCursor cursor;
         try

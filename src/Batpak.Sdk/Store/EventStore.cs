@@ -197,6 +197,9 @@ public sealed class EventStore : IEventStore
 
     bool IEventStore.RequiresGatePermit(EventKind kind) => _core.RequiresGatePermit(kind);
 
+    ValueTask<IAsyncDisposable> IEventStore.AcquireCursorLeaseAsync(string name, CancellationToken cancellationToken) =>
+        _core.AcquireCursorLeaseAsync(name, cancellationToken);
+
     /// <summary><see langword="true"/> when <paramref name="kind"/> is in <see cref="BatpakOptions.GatedKinds"/>.</summary>
     internal bool IsGated(EventKind kind) => _core.RequiresGatePermit(kind);
 

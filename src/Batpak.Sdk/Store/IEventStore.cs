@@ -206,4 +206,26 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// implemented outside the SDK may forward to one that gates the kind, so it gets the permit.
     /// </summary>
     internal bool RequiresGatePermit(EventKind kind) => true;
+
+    /// <summary>
+    /// Waits for the exclusive right to advance named cursor <paramref name="name"/> (see
+    /// <see cref="Batpak.Engine.IStorageEngine.AcquireCursorLeaseAsync"/>); <see cref="ReactorRunner"/> holds it while
+    /// it runs. A store implemented outside the SDK grants it at once.
+    /// </summary>
+    internal ValueTask<IAsyncDisposable> AcquireCursorLeaseAsync(string name, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IAsyncDisposable>(NoLease.Instance);
+}
+
+/// <summary>A lease that holds nothing: releasing it does nothing.</summary>
+internal sealed class NoLease : IAsyncDisposable
+{
+    /// <summary>The one instance.</summary>
+    public static readonly NoLease Instance = new();
+
+    private NoLease()
+    {
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

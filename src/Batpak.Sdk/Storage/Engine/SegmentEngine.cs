@@ -127,6 +127,11 @@ internal sealed partial class SegmentEngine : IStorageEngine
     public bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent) => _reader.TryGet(id, out storedEvent);
 
     /// <inheritdoc />
+    /// <remarks>The directory lock lets one instance open the store, so the lease is granted at once.</remarks>
+    public ValueTask<IAsyncDisposable> AcquireCursorLeaseAsync(string name, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IAsyncDisposable>(NoLease.Instance);
+
+    /// <inheritdoc />
     public bool TryLocate(EventId id, out EventLocation location) => _reader.TryLocate(id, out location);
 
     /// <inheritdoc />
