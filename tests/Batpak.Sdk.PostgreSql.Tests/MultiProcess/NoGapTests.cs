@@ -182,5 +182,31 @@ public sealed class NoGapTests : IDisposable
 
         Assert.Equal(polled, delivered);
         Assert.Equal(0, subscription.DroppedCount);
+        AssertCommitOrderIsNumberOrder();
+    }
+
+    /// <summary>With track_commit_timestamp on (the test cluster sets it), no event committed before a lower-numbered one.</summary>
+    private void AssertCommitOrderIsNumberOrder()
+    {
+        using var connection = new NpgsqlConnection(PgServer.ConnectionString);
+        connection.Open();
+        using (var setting = new NpgsqlCommand("SHOW track_commit_timestamp", connection))
+        {
+            Skip.If((string?)setting.ExecuteScalar() != "on", "track_commit_timestamp is off on this server (.ci/pg-cluster turns it on)");
+        }
+
+        using var command = new NpgsqlCommand($"SELECT global_seq, pg_xact_commit_timestamp(xmin) FROM \"{_schema}\".events ORDER BY global_seq", connection);
+        using NpgsqlDataReader reader = command.ExecuteReader();
+        DateTime previous = DateTime.MinValue;
+        int rows = 0;
+        while (reader.Read())
+        {
+            DateTime committed = reader.GetDateTime(1);
+            Assert.True(committed >= previous, $"event {reader.GetInt64(0)} committed at {committed:O}, before the event numbered below it ({previous:O})");
+            previous = committed;
+            rows++;
+        }
+
+        Assert.True(rows > 0);
     }
 }
