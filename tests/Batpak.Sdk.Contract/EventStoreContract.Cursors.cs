@@ -6,7 +6,7 @@ namespace Batpak.Contract;
 // waiting for new events, seeking, and named cursors that resume from their last commit after a reopen.
 public abstract partial class EventStoreContract
 {
-    [Fact]
+    [SkippableFact]
     public void OpenCursor_PolledInPages_DeliversEveryMatchingEventOnceInOrder_ThenOnlyNewOnes()
     {
         IEventStore store = OpenNew();
@@ -32,7 +32,7 @@ public abstract partial class EventStoreContract
         Assert.Empty(cursor.Poll());
     }
 
-    [Fact]
+    [SkippableFact]
     public void OpenCursor_FromAGlobalSequence_StartsThere_AndSeekMovesItToAnother()
     {
         IEventStore store = OpenNew();
@@ -52,7 +52,7 @@ public abstract partial class EventStoreContract
         Assert.Throws<ArgumentOutOfRangeException>(() => store.OpenCursor(Region.All, fromGlobalSequence: -1));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PollAsync_WaitsForTheNextMatchingEvent_SkipsOthers_AndHonoursCancellation()
     {
         IEventStore store = OpenNew();
@@ -69,7 +69,7 @@ public abstract partial class EventStoreContract
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cursor.PollAsync(cancellationToken: cancel.Token));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Cursor_ReadAllAsync_YieldsStoredThenNewEvents_AndEndsWhenTheStoreIsDisposed()
     {
         IEventStore store = OpenNew();
@@ -95,7 +95,7 @@ public abstract partial class EventStoreContract
         Assert.False(timeout.IsCancellationRequested, "the enumeration ended by the timeout, not by the store closing");
     }
 
-    [Fact]
+    [SkippableFact]
     public void NamedCursor_ResumesAfterItsLastCommit_AfterAReopen_AndEventsPolledAfterTheCommitAreDeliveredAgain()
     {
         StoreSetup setup = NewSetup();
@@ -126,7 +126,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(0, other.Position);
     }
 
-    [Fact]
+    [SkippableFact]
     public void NamedCursor_InvalidName_ThrowsArgumentException_AndAnUnnamedCursorsCommitThrowsInvalidOperation()
     {
         IEventStore store = OpenNew();

@@ -9,7 +9,7 @@ public abstract partial class EventStoreContract
 {
     private static readonly AppendOptions s_key = new() { IdempotencyKey = "payment-42" };
 
-    [Fact]
+    [SkippableFact]
     public void Append_SameKeySameEvent_ReturnsTheFirstReceipt_AndStoresOneEvent_AlsoAfterReopen()
     {
         StoreSetup setup = NewSetup();
@@ -27,7 +27,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(1, store.Append(Alice, Created, Payload(2)).GlobalSequence);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Append_KeyReusedWithAnotherPayloadKindOrEntity_ThrowsConflictNamingKeyOriginalAndDifference_AndAppendsNothing_AlsoAfterReopen()
     {
         StoreSetup setup = NewSetup();
@@ -53,7 +53,7 @@ public abstract partial class EventStoreContract
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AppendAsync_SameKeySameEvent_ReturnsTheFirstReceipt_AnotherPayloadThrowsConflict_AndOneEventIsStored()
     {
         IEventStore store = OpenNew();
@@ -67,7 +67,7 @@ public abstract partial class EventStoreContract
         Assert.Single(All(store));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AppendAsync_SixteenConcurrentAppendsOfOneKeyedEvent_StoreOneEvent_AndAllGetItsReceipt()
     {
         IEventStore store = OpenNew();
@@ -78,7 +78,7 @@ public abstract partial class EventStoreContract
         Assert.Equal([receipts[0].EventId], Ids(All(store)));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AppendAsync_ConcurrentAppendsOfOneKeyWithDifferentPayloads_StoreOne_AndEveryOtherThrowsConflict()
     {
         IEventStore store = OpenNew();
@@ -94,7 +94,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(stored, store.Append(Alice, Created, store.Get(stored.EventId).Payload.Span, s_key));
     }
 
-    [Fact]
+    [SkippableFact]
     public void AppendBatch_HoldingTheKeyOfAStoredEventWithAnotherPayload_ThrowsConflict_AndAppendsNoneOfTheBatch()
     {
         IEventStore store = OpenNew();
@@ -110,7 +110,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(2, All(store).Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public void AppendBatch_TwoEventsWithOneKey_TheSameEventIsStoredOnce_DifferentEventsThrowConflict_AndAppendNothing()
     {
         IEventStore store = OpenNew();
@@ -128,7 +128,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(-1, store.GetLastSequence(Bob.Entity));
     }
 
-    [Fact]
+    [SkippableFact]
     public void AppendBatch_RepeatedWithTheSameKeys_ReturnsTheOriginalReceipts_AndStoresNothingNew()
     {
         IEventStore store = OpenNew();

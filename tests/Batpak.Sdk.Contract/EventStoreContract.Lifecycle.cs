@@ -7,7 +7,7 @@ namespace Batpak.Contract;
 // appends, DefaultScope and the engine-independent counters of GetStats.
 public abstract partial class EventStoreContract
 {
-    [Fact]
+    [SkippableFact]
     public async Task Reopen_KeepsEveryEventWithItsHeaderPayloadAndKey_TheHead_AndAppendsContinueWhereTheyLeftOff()
     {
         StoreSetup setup = NewSetup();
@@ -37,7 +37,7 @@ public abstract partial class EventStoreContract
         Assert.True(chain.IsValid, chain.Failure);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Dispose_ThenEveryAppendReadQueryVerifyCursorAndMaintenanceCall_ThrowsObjectDisposed()
     {
         IEventStore store = OpenNew();
@@ -108,7 +108,7 @@ public abstract partial class EventStoreContract
         Assert.Throws<ObjectDisposedException>(() => store.GetStats());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Dispose_Twice_AndDisposeAsyncAfterIt_DoNotThrow_AndTheStoreReopensWithItsEvents()
     {
         StoreSetup setup = NewSetup();
@@ -122,7 +122,7 @@ public abstract partial class EventStoreContract
         Assert.Single(All(Open(setup)));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task DisposeAsync_KeepsEveryAcknowledgedEvent_MayBeRepeated_AndLaterCallsThrowObjectDisposed()
     {
         StoreSetup setup = NewSetup();
@@ -140,7 +140,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(Enumerable.Range(0, 10).Select(i => $"payload-{i}"), All(Open(setup)).Select(Text));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Dispose_WithAppendAsyncCallsPending_CompletesEveryOneWithItsOwnReceipt_AndKeepsThemAll()
     {
         StoreSetup setup = NewSetup();
@@ -154,7 +154,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(receipts.Select(r => r.EventId).Order(), Ids(All(Open(setup))).Order());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AppendDurable_AppendAsync_DurableBatch_AndSync_AreAcknowledged_AndReadableAfterReopen()
     {
         StoreSetup setup = NewSetup();
@@ -192,14 +192,14 @@ public abstract partial class EventStoreContract
         Assert.Throws<ArgumentException>(() => store.Snapshot(copySetup.Location));
     }
 
-    [Fact]
+    [SkippableFact]
     public void DefaultScope_IsTheConfiguredScope_OrDefaultWhenNoneIsConfigured()
     {
         Assert.Equal("default", OpenNew().DefaultScope);
         Assert.Equal("tenant:x", Open(NewSetup() with { DefaultScope = "tenant:x" }).DefaultScope);
     }
 
-    [Fact]
+    [SkippableFact]
     public void GetStats_CountsEventsEntitiesAndTheNextGlobalSequence_AlsoAfterReopen_AndTheWriterIsHealthy()
     {
         StoreSetup setup = NewSetup();

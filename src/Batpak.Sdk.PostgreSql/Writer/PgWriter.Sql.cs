@@ -73,15 +73,15 @@ internal sealed partial class PgWriter
 
         using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT next_global, hlc_wall_ms, hlc_counter, chain_folded, chain_digest FROM {_q}.store WHERE id = 1 FOR UPDATE"));
-        batch.BatchCommands.Add(Command($"SELECT name, last_seq, last_hash FROM {_q}.entities WHERE name = ANY($1)", names.ToArray()));
+        batch.BatchCommands.Add(Command($"SELECT name, last_seq, last_hash FROM {_q}.entities WHERE name = ANY($1)", (object)names.ToArray()));
         if (keys.Count > 0)
         {
-            batch.BatchCommands.Add(Command($"SELECT i.key, i.fingerprint, n.name, i.kind, i.event_id, i.global_seq, i.entity_seq, i.hash FROM {_q}.idempotency i JOIN {_q}.entities n ON n.entity_id = i.entity_id WHERE i.key = ANY($1)", keys.ToArray()));
+            batch.BatchCommands.Add(Command($"SELECT i.key, i.fingerprint, n.name, i.kind, i.event_id, i.global_seq, i.entity_seq, i.hash FROM {_q}.idempotency i JOIN {_q}.entities n ON n.entity_id = i.entity_id WHERE i.key = ANY($1)", (object)keys.ToArray()));
         }
 
         if (causes.Count > 0)
         {
-            batch.BatchCommands.Add(Command($"SELECT event_id, depth, correlation_id FROM {_q}.events WHERE event_id = ANY($1)", causes.ToArray()));
+            batch.BatchCommands.Add(Command($"SELECT event_id, depth, correlation_id FROM {_q}.events WHERE event_id = ANY($1)", (object)causes.ToArray()));
         }
 
         var snapshot = new GroupSnapshot();
@@ -239,7 +239,7 @@ internal sealed partial class PgWriter
 
         if (newScopes.Count > 0)
         {
-            batch.BatchCommands.Add(Command($"INSERT INTO {_q}.scopes (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING", newScopes.ToArray()));
+            batch.BatchCommands.Add(Command($"INSERT INTO {_q}.scopes (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING", (object)newScopes.ToArray()));
         }
 
         string[] entityNames = [.. _stager.Entities.Keys];

@@ -65,7 +65,17 @@ internal sealed partial class PgWriter : IDisposable
     public AppendReceipt Append(PgCommand command)
     {
         Submit(command);
-        if (!command.Task.Wait(_options.LockTimeout + s_commandWaitSlack))
+        bool answered;
+        try
+        {
+            answered = command.Task.Wait(_options.LockTimeout + s_commandWaitSlack);
+        }
+        catch (AggregateException)
+        {
+            answered = true; // faulted: GetResult below rethrows the failure itself
+        }
+
+        if (!answered)
         {
             throw new TimeoutException($"The append to schema \"{_schema}\" got no answer within {_options.LockTimeout + s_commandWaitSlack}; its outcome is unknown.");
         }
