@@ -328,7 +328,7 @@ internal sealed partial class PgWriter
 
         if (!stored)
         {
-            throw new StoreConnectionException($"The connection to schema \"{_schema}\" broke during the commit of {rows.Count} event(s); the server confirms none of them was stored: {cause.Message}", cause);
+            throw new StoreConnectionException($"The connection to schema \"{_schema}\" broke during the commit of {rows.Count} event(s); the server confirms nothing of it was stored: {cause.Message}", cause);
         }
     }
 
