@@ -62,6 +62,19 @@ public static class PostgresBatpakBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Makes the projection cache (<see cref="IProjectionCache"/>, used by <c>AddProjections</c>) a
+    /// <see cref="PostgresProjectionCache"/> in the store's schema, shared by every instance. Call it after
+    /// <see cref="UsePostgreSql"/>; it replaces the cache <c>AddProjections</c> chose.
+    /// </summary>
+    /// <param name="builder">What <c>AddBatpak</c> returned.</param>
+    public static IBatpakBuilder AddPostgresProjectionCache(this IBatpakBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IProjectionCache>(static sp => new PostgresProjectionCache(sp.GetRequiredService<PostgresEventStore>())));
+        return builder;
+    }
+
     private static void RemoveImplementation(IServiceCollection services, Type service, Type implementation)
     {
         int index;
