@@ -3,15 +3,26 @@
 //   curl -s -X POST http://127.0.0.1:5080/orders -H 'content-type: application/json' -d '{"customer":"ann","total":42.5}'
 //   curl -s http://127.0.0.1:5080/orders/{id}
 // The data directory is a fresh temp folder unless configured: --Batpak:DataDirectory=./data (or appsettings.json).
+// On PostgreSQL (several instances may serve one database):
+//   dotnet run -- --Batpak:Engine=PostgreSql --ConnectionStrings:Batpak="Host=127.0.0.1;Username=postgres;Database=orders"
 using Batpak;
 using OrdersApi;
 
 string scratch = Path.Combine(Path.GetTempPath(), "batpak-samples", "orders-" + Guid.NewGuid().ToString("N"));
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OrdersJsonContext.Default));
-builder.Services
+IBatpakBuilder batpak = builder.Services
     .AddBatpak(o => o.DataDirectory = scratch)
     .BindConfiguration("Batpak"); // configuration wins over the default above
+switch (builder.Configuration["Batpak:Engine"] ?? "Embedded")
+{
+    case var engine when engine.Equals("PostgreSql", StringComparison.OrdinalIgnoreCase):
+        batpak.UsePostgreSql(builder.Configuration.GetConnectionString("Batpak")
+            ?? throw new InvalidOperationException("--Batpak:Engine=PostgreSql needs the connection string ConnectionStrings:Batpak (an Npgsql connection string)."));
+        break;
+    case var engine when !engine.Equals("Embedded", StringComparison.OrdinalIgnoreCase):
+        throw new InvalidOperationException($"Batpak:Engine is '{engine}'; the engines are Embedded (the default) and PostgreSql.");
+}
 
 WebApplication app = builder.Build();
 

@@ -165,6 +165,9 @@ public sealed class PostgresEventStore : IEventStore
 
     bool IEventStore.RequiresGatePermit(EventKind kind) => _core.RequiresGatePermit(kind);
 
+    ValueTask<IAsyncDisposable> IEventStore.AcquireCursorLeaseAsync(string name, CancellationToken cancellationToken) =>
+        _core.AcquireCursorLeaseAsync(name, cancellationToken);
+
     /// <summary>The BatpakOptions rules that apply to a PostgreSQL store: every rule but the file ones' DataDirectory (which is not required here).</summary>
     internal static List<string> Failures(BatpakOptions options)
     {

@@ -82,6 +82,11 @@ internal sealed partial class PostgresEngine : IStorageEngine
     /// <inheritdoc />
     public void WriteCheckpoint(string name, long position)
     {
+        if (TryWriteLeasedCheckpoint(name, position))
+        {
+            return; // on the lease's session: fenced (PostgresEngine.Leases.cs)
+        }
+
         using NpgsqlConnection connection = DataSource.OpenConnection();
         using var command = new NpgsqlCommand($"INSERT INTO {Q}.cursors (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()", connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
@@ -135,6 +140,7 @@ internal sealed partial class PostgresEngine : IStorageEngine
             return;
         }
 
+        CloseLeases();
         _listener?.Dispose();
         _writer?.Dispose();
         DataSource.Dispose();

@@ -6,14 +6,14 @@ namespace Batpak.PostgreSql.Engine;
 /// <summary>One store in one PostgreSQL schema; any number of processes may run one over the same schema.</summary>
 internal sealed partial class PostgresEngine
 {
-    // Verification, the head digest, compaction and snapshot: see the verification/compaction files.
-    public ChainVerification Verify(string entity) => throw new NotImplementedException("issue 13: verification/compaction helper");
+    // Verification, the head digest, compaction and snapshot: one file each in Audit/.
+    public ChainVerification Verify(string entity) => Audit.PgEntityVerifier.Verify(this, entity);
 
-    public ChainVerification VerifyAll(StoreHead? anchor) => throw new NotImplementedException("issue 13: verification/compaction helper");
+    public ChainVerification VerifyAll(StoreHead? anchor) => Audit.PgLogVerifier.VerifyAll(this, anchor);
 
-    public StoreHead GetHead() => throw new NotImplementedException("issue 13: verification/compaction helper");
+    public StoreHead GetHead() => Audit.PgHeadReader.Read(this);
 
-    public CompactionResult Compact(CompactionOptions options) => throw new NotImplementedException("issue 13: verification/compaction helper");
+    public CompactionResult Compact(CompactionOptions options) => Audit.PgCompactionRunner.Compact(this, options);
 
-    public void Snapshot(string destinationDirectory) => throw new NotImplementedException("issue 13: verification/compaction helper");
+    public void Snapshot(string destinationDirectory) => Audit.PgSnapshotCopier.Copy(this, destinationDirectory);
 }

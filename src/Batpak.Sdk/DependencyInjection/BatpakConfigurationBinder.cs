@@ -11,12 +11,23 @@ namespace Batpak.DependencyInjection;
 /// </summary>
 internal static class BatpakConfigurationBinder
 {
+    /// <summary>
+    /// <c>Batpak:Engine</c>: the engine an application picks (<c>Embedded</c> or <c>PostgreSql</c> in the samples), read
+    /// by the application to call an engine's registration (such as <c>UsePostgreSql</c>); the binder skips it.
+    /// </summary>
+    public const string EngineKey = "Engine";
+
     /// <summary>Copies every key present in <paramref name="section"/> onto <paramref name="options"/>.</summary>
     /// <exception cref="InvalidOperationException">A key is unknown or a value does not parse; the message names the key, the setting and the expected form (a secret's value is not shown).</exception>
     public static void Bind(IConfiguration section, BatpakOptions options)
     {
         foreach (IConfigurationSection child in section.GetChildren())
         {
+            if (string.Equals(child.Key, EngineKey, StringComparison.OrdinalIgnoreCase))
+            {
+                continue; // which engine the application uses, not a store setting (see EngineKey)
+            }
+
             BatpakOptionRule rule = BatpakOptionRules.Find(child.Key)
                 ?? throw new InvalidOperationException($"Configuration key '{child.Path}' is not a BatpakOptions setting; the settings are {string.Join(", ", BatpakOptionRules.All.Select(static r => r.Name))}.");
             string value = child.Value ?? (rule.IsList ? JoinItems(child, rule) : throw new InvalidOperationException($"Configuration key '{child.Path}' is a section; BatpakOptions.{rule.Name} is a single value ({rule.Format})."));

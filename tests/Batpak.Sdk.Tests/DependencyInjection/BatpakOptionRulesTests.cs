@@ -223,6 +223,17 @@ public partial class BatpakOptionRulesTests
         Assert.Contains("'Batpak:WriterRestartWindows' is not a BatpakOptions setting; the settings are " + string.Join(", ", Settings().Select(static p => p.Name)), ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Engine")]
+    [InlineData("engine")]
+    public void EngineKey_NamesTheApplicationsEngine_AndIsNoStoreSetting_SoTheBinderSkipsIt(string key)
+    {
+        var options = new BatpakOptions();
+        BatpakConfigurationBinder.Bind(Section("/tmp/unused", key, "PostgreSql"), options);
+        Assert.Equal("/tmp/unused", options.DataDirectory); // the rest still binds
+        Assert.Equivalent(new BatpakOptions { DataDirectory = "/tmp/unused" }, options);
+    }
+
     [Fact]
     public void EachPropertysXmlDoc_AndTheReadmeTable_StateTheRulesRange()
     {
