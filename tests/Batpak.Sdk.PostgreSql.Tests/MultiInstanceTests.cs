@@ -20,7 +20,7 @@ public sealed class MultiInstanceTests : IDisposable
         var random = new Random(7);
         a.Engine.Writer.FaultHook = stage =>
         {
-            if (stage == "before-commit")
+            if (stage == "before-write")
             {
                 int delay;
                 lock (random)

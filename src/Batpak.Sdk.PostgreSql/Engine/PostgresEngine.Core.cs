@@ -119,6 +119,8 @@ internal sealed partial class PostgresEngine : IStorageEngine
             EntityCount = reader.GetInt64(1),
             NextGlobalSequence = reader.GetInt64(2),
             BytesOnDisk = reader.GetInt64(3),
+            BatchCount = Writer.GroupCount, // this instance's group transactions
+            QueueDepth = Writer.QueueDepth,
         };
     }
 

@@ -13,9 +13,11 @@ internal sealed partial class PgWriter
 {
     private void CommitGroup(List<PgCommand> group)
     {
+        // Two round trips hold the sequencer: BEGIN + the lock + the reads, then the writes + COMMIT. Raw BEGIN and
+        // COMMIT ride in the batches (no NpgsqlTransaction, which would add a round trip); after any failure the
+        // connection is dropped, which also ends a transaction left open.
         NpgsqlConnection connection = EnsureConnection();
-        using NpgsqlTransaction transaction = connection.BeginTransaction(); // BEGIN rides with the first batch
-        GroupSnapshot snapshot = ReadUnderLock(connection, transaction, group);
+        GroupSnapshot snapshot = ReadUnderLock(connection, group);
         _stager.Begin(snapshot);
         for (int i = 0; i < group.Count; i++)
         {
@@ -25,31 +27,40 @@ internal sealed partial class PgWriter
         List<StagedRow> rows = _stager.Rows;
         if (rows.Count == 0)
         {
-            transaction.Rollback(); // only repeats and refusals: nothing to write
+            using var rollback = new NpgsqlCommand("ROLLBACK", connection); // only repeats and refusals: nothing to write
+            rollback.ExecuteNonQuery();
             return;
         }
 
-        (long folded, EventHash digest, List<EventHash>? open) = FoldChain(connection, transaction, snapshot, rows);
+        (long folded, EventHash digest, List<EventHash>? open) = FoldChain(connection, snapshot, rows);
         bool durable = group.Exists(static c => c.Durable);
         FaultHook?.Invoke("before-write");
-        Write(connection, transaction, rows, folded, digest, durable);
-        FaultHook?.Invoke("before-commit");
         try
         {
-            transaction.Commit();
+            WriteAndCommit(connection, rows, folded, digest, durable);
+            FaultHook?.Invoke("after-commit");
+        }
+        catch (PostgresException ex) when (!IsConnectionLoss(ex))
+        {
+            throw; // a statement failed, so the batch stopped before its COMMIT: nothing is stored
         }
         catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException)
         {
             ResolveInDoubt(rows, ex); // returns only when the group is committed
         }
 
+        Interlocked.Increment(ref _groups);
         _cachedNext = _stager.NextGlobal;
         _openBlock = open;
         _openBlockStart = open is null ? -1 : folded;
         _notifier.Signal();
     }
 
-    private GroupSnapshot ReadUnderLock(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PgCommand> group)
+    /// <summary>A server error that ends the session (admin or crash shutdown, connection class): the batch's COMMIT may or may not have run.</summary>
+    private static bool IsConnectionLoss(PostgresException ex) =>
+        ex.SqlState.StartsWith("57P", StringComparison.Ordinal) || ex.SqlState.StartsWith("08", StringComparison.Ordinal);
+
+    private GroupSnapshot ReadUnderLock(NpgsqlConnection connection, List<PgCommand> group)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         var keys = new HashSet<string>(StringComparer.Ordinal);
@@ -71,7 +82,8 @@ internal sealed partial class PgWriter
             }
         }
 
-        using var batch = new NpgsqlBatch(connection, transaction);
+        using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT next_global, hlc_wall_ms, hlc_counter, chain_folded, chain_digest FROM {_q}.store WHERE id = 1 FOR UPDATE"));
         batch.BatchCommands.Add(Command($"SELECT name, last_seq, last_hash FROM {_q}.entities WHERE name = ANY($1)", (object)names.ToArray()));
         if (keys.Count > 0)
@@ -127,14 +139,14 @@ internal sealed partial class PgWriter
     }
 
     /// <summary>The global chain's fold state after the group, and the open block's hashes when this instance knows them.</summary>
-    private (long Folded, EventHash Digest, List<EventHash>? Open) FoldChain(NpgsqlConnection connection, NpgsqlTransaction transaction, GroupSnapshot snapshot, List<StagedRow> rows)
+    private (long Folded, EventHash Digest, List<EventHash>? Open) FoldChain(NpgsqlConnection connection, GroupSnapshot snapshot, List<StagedRow> rows)
     {
         long folded = snapshot.ChainFolded;
         bool completesBlock = snapshot.NextGlobal - folded + rows.Count >= GlobalChain.BlockSize;
         List<EventHash>? open = _cachedNext == snapshot.NextGlobal && _openBlockStart == folded ? _openBlock : null;
         if (open is null && completesBlock)
         {
-            open = LoadOpenBlock(connection, transaction, folded, snapshot.NextGlobal);
+            open = LoadOpenBlock(connection, folded, snapshot.NextGlobal);
         }
 
         if (open is null)
@@ -155,12 +167,11 @@ internal sealed partial class PgWriter
         return (chain.Folded, chain.Blocks, all.GetRange(all.Count - keep, keep));
     }
 
-    private List<EventHash> LoadOpenBlock(NpgsqlConnection connection, NpgsqlTransaction transaction, long from, long to)
+    private List<EventHash> LoadOpenBlock(NpgsqlConnection connection, long from, long to)
     {
         using var command = new NpgsqlCommand(
             $"SELECT global_seq, hash FROM {_q}.events WHERE global_seq >= $1 AND global_seq < $2 UNION ALL SELECT global_seq, hash FROM {_q}.dropped WHERE global_seq >= $1 AND global_seq < $2 ORDER BY 1",
-            connection,
-            transaction);
+            connection);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = from });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = to });
         var hashes = new List<EventHash>((int)(to - from));
@@ -180,7 +191,7 @@ internal sealed partial class PgWriter
         return expected == to ? hashes : throw new InvalidOperationException($"Schema \"{_schema}\": global sequences {expected} to {to - 1} are in neither events nor dropped; the log has a hole.");
     }
 
-    private void Write(NpgsqlConnection connection, NpgsqlTransaction transaction, List<StagedRow> rows, long folded, EventHash digest, bool durable)
+    private void WriteAndCommit(NpgsqlConnection connection, List<StagedRow> rows, long folded, EventHash digest, bool durable)
     {
         int n = rows.Count;
         var g = new long[n];
@@ -231,7 +242,7 @@ internal sealed partial class PgWriter
             }
         }
 
-        using var batch = new NpgsqlBatch(connection, transaction);
+        using var batch = new NpgsqlBatch(connection);
         if (!durable)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
@@ -250,15 +261,14 @@ internal sealed partial class PgWriter
             entityNames,
             lastSeqs,
             lastHashes));
-        int eventsCommand = batch.BatchCommands.Count;
         batch.BatchCommands.Add(Command(
             $"""
             INSERT INTO {_q}.events (global_seq, event_id, entity_id, entity_seq, scope_id, kind, flags, ts_us, hlc_wall_ms, hlc_counter, depth, correlation_id, causation_id, prev_hash, hash, idem_key, bypass_reason, payload)
             SELECT u.g, u.id, n.entity_id, u.es, s.scope_id, u.k, u.f, u.ts, u.w, u.c, u.d, u.corr, u.cause, u.prev, u.h, u.ik, u.br, u.p
             FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[], $8::bigint[], $9::bigint[], $10::int[], $11::int[], $12::uuid[], $13::uuid[], $14::bytea[], $15::bytea[], $16::text[], $17::text[], $18::bytea[])
                  AS u(g, id, en, es, sc, k, f, ts, w, c, d, corr, cause, prev, h, ik, br, p)
-            JOIN {_q}.entities n ON n.name = u.en
-            JOIN {_q}.scopes s ON s.name = u.sc
+            LEFT JOIN {_q}.entities n ON n.name = u.en
+            LEFT JOIN {_q}.scopes s ON s.name = u.sc
             """,
             g, ids, entities, entitySeqs, scopes, kinds, flags, timestamps, walls, counters, depths,
             Typed(correlations, NpgsqlDbType.Uuid), Typed(causations, NpgsqlDbType.Uuid), prevs, hashes,
@@ -267,7 +277,7 @@ internal sealed partial class PgWriter
         {
             var keyRows = Enumerable.Range(0, n).Where(i => keys[i] is not null).ToArray();
             batch.BatchCommands.Add(Command(
-                $"INSERT INTO {_q}.idempotency (key, fingerprint, entity_id, kind, event_id, global_seq, entity_seq, hash) SELECT u.key, u.fp, n.entity_id, u.k, u.id, u.g, u.es, u.h FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::uuid[], $6::bigint[], $7::bigint[], $8::bytea[]) AS u(key, fp, en, k, id, g, es, h) JOIN {_q}.entities n ON n.name = u.en",
+                $"INSERT INTO {_q}.idempotency (key, fingerprint, entity_id, kind, event_id, global_seq, entity_seq, hash) SELECT u.key, u.fp, n.entity_id, u.k, u.id, u.g, u.es, u.h FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::uuid[], $6::bigint[], $7::bigint[], $8::bytea[]) AS u(key, fp, en, k, id, g, es, h) LEFT JOIN {_q}.entities n ON n.name = u.en",
                 keyRows.Select(i => keys[i]!).ToArray(),
                 keyRows.Select(i => unchecked((long)rows[i].Fingerprint)).ToArray(),
                 keyRows.Select(i => entities[i]).ToArray(),
@@ -283,11 +293,8 @@ internal sealed partial class PgWriter
             $"UPDATE {_q}.store SET next_global = $1, hlc_wall_ms = $2, hlc_counter = $3, event_count = event_count + $4, entity_count = entity_count + $5, chain_folded = $6, chain_digest = $7 WHERE id = 1",
             _stager.NextGlobal, wall, unchecked((int)counter), (long)n, (long)_stager.NewEntities, folded, digest.ToArray()));
         batch.BatchCommands.Add(Command("SELECT pg_notify($1, $2)", Channel, _stager.NextGlobal.ToString(CultureInfo.InvariantCulture)));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         batch.ExecuteNonQuery();
-        if (batch.BatchCommands[eventsCommand].RecordsAffected != n)
-        {
-            throw new InvalidOperationException($"Schema \"{_schema}\": inserting {n} event(s) stored {batch.BatchCommands[eventsCommand].RecordsAffected}; a scope or entity row is missing.");
-        }
 
         foreach (string scope in newScopes)
         {
@@ -311,7 +318,7 @@ internal sealed partial class PgWriter
         {
             using NpgsqlConnection connection = _dataSource.OpenConnection();
             using NpgsqlTransaction transaction = connection.BeginTransaction();
-            using (var wait = new NpgsqlCommand($"SELECT 1 FROM {_q}.store WHERE id = 1 FOR UPDATE", connection, transaction))
+            using (var wait = new NpgsqlCommand(string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = '{(long)_options.LockTimeout.TotalMilliseconds}ms'; SELECT 1 FROM {_q}.store WHERE id = 1 FOR UPDATE"), connection, transaction))
             {
                 wait.ExecuteNonQuery();
             }

@@ -30,6 +30,7 @@ internal sealed partial class PgWriter : IDisposable
     private readonly List<PgCommand> _group = [];
     private NpgsqlConnection? _connection;
     private volatile bool _closed;
+    private long _groups;
 
     // The open global-chain block as this instance last committed it: valid while store.next_global == _cachedNext.
     private List<EventHash>? _openBlock;
@@ -48,6 +49,12 @@ internal sealed partial class PgWriter : IDisposable
         _maxGroupEvents = batpakOptions.MaxBatchEvents;
         Channel = NotifyChannel(storeId);
     }
+
+    /// <summary>Groups this instance committed (one transaction each) since open.</summary>
+    public long GroupCount => Interlocked.Read(ref _groups);
+
+    /// <summary>Commands waiting for the writer now.</summary>
+    public int QueueDepth => _queue.Count;
 
     /// <summary>The NOTIFY channel commits are announced on.</summary>
     public string Channel { get; }
