@@ -138,7 +138,7 @@ public sealed class CompactionAuditTests
         PostgresStoreOptions options = TestStores.Options(audit.Schema);
         options.LockTimeout = TimeSpan.FromMilliseconds(300);
         using PostgresEventStore impatient = PostgresEventStore.Open(options);
-        using var holder = new NpgsqlConnection(PgServer.ConnectionString);
+        using var holder = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(PgServer.ConnectionString) { Pooling = false }.ConnectionString);
         holder.Open();
         using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({impatient.Engine.StoreId}, {Batpak.PostgreSql.Audit.PgCompactionRunner.CompactionLockKey})", holder))
         {
@@ -149,7 +149,7 @@ public sealed class CompactionAuditTests
 
         Assert.Contains(audit.Schema, timeout.Message, StringComparison.Ordinal);
         Assert.Equal(0L, audit.Scalar<long>("SELECT count(*) FROM {s}.dropped"));
-        holder.Close(); // the lock goes with the session
+        holder.Close(); // not pooled: the session ends, and the lock with it
         Assert.Equal(4, impatient.Compact(new CompactionOptions { Retain = NotBob }).EventsDropped);
     }
 
