@@ -94,6 +94,19 @@ public sealed class SchemaTests : IDisposable
     }
 
     [Fact]
+    public void ConnectionSettings_TurnOnAutoPrepareAndKeepalives_UnlessTheConnectionStringSetsThem_AndSizeThePool()
+    {
+        var defaults = Engine.PostgresEngine.ConnectionSettings(new PostgresStoreOptions { ConnectionString = "Host=db", MaxReadConnections = 6 });
+        Assert.Equal(64, defaults.MaxAutoPrepare);
+        Assert.Equal(2, defaults.AutoPrepareMinUsages);
+        Assert.Equal(10, defaults.KeepAlive);
+        Assert.Equal(8, defaults.MaxPoolSize); // readers + writer + listener
+        var explicitly = Engine.PostgresEngine.ConnectionSettings(new PostgresStoreOptions { ConnectionString = "Host=db;Max Auto Prepare=0;Keepalive=0" });
+        Assert.Equal(0, explicitly.MaxAutoPrepare);
+        Assert.Equal(0, explicitly.KeepAlive);
+    }
+
+    [Fact]
     public void MigrationScript_IsOneTransaction_ForTheNamedSchema_AndRecordsItsVersion()
     {
         string script = PostgresEventStore.MigrationScript("shop");

@@ -14,19 +14,7 @@ internal sealed partial class PostgresEngine
     /// <summary>Opens (creating or migrating per <see cref="PostgresStoreOptions.SchemaMode"/>) the store in <paramref name="options"/>' schema.</summary>
     public static async Task<PostgresEngine> OpenAsync(PostgresStoreOptions options, BatpakOptions batpakOptions, CommitNotifier notifier, TimeProvider time, CancellationToken cancellationToken)
     {
-        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
-        builder.MaxPoolSize = options.MaxReadConnections + 2; // the writer and the listener hold one each
-        if (builder.MaxAutoPrepare == 0)
-        {
-            builder.MaxAutoPrepare = 64; // every statement the engine sends is one of a few fixed texts
-            builder.AutoPrepareMinUsages = 2;
-        }
-
-        if (builder.KeepAlive == 0)
-        {
-            builder.KeepAlive = 10; // a vanished server is noticed on idle connections too
-        }
-
+        NpgsqlConnectionStringBuilder builder = ConnectionSettings(options);
         NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         try
         {
@@ -46,6 +34,31 @@ internal sealed partial class PostgresEngine
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// The connection settings of a store: the pool sized for the readers plus the writer and the listener, and,
+    /// unless the connection string sets them, auto-prepare (every statement is one of a few fixed texts) and TCP
+    /// keepalives (a vanished server is noticed on idle connections too).
+    /// </summary>
+    internal static NpgsqlConnectionStringBuilder ConnectionSettings(PostgresStoreOptions options)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        builder.MaxPoolSize = options.MaxReadConnections + 2;
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = options.ConnectionString };
+        bool Sets(string keyword) => given.Keys.Cast<string>().Any(k => string.Equals(k.Replace(" ", string.Empty, StringComparison.Ordinal), keyword, StringComparison.OrdinalIgnoreCase));
+        if (!Sets("MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        if (!Sets("Keepalive"))
+        {
+            builder.KeepAlive = 10;
+        }
+
+        return builder;
     }
 
     private async Task PrepareSchemaAsync(CancellationToken cancellationToken)
