@@ -1,6 +1,6 @@
 // GetHead of the PostgreSQL engine: the store row's global-chain fold state plus the hashes of the open block
 // (fewer than 1,024, from events and dropped), read in one REPEATABLE READ snapshot. Called by PostgresEngine.GetHead
-// and by PgLogVerifier's tests' expectations; nothing else.
+// only.
 using Batpak.PostgreSql.Engine;
 using Batpak.Storage;
 using Npgsql;

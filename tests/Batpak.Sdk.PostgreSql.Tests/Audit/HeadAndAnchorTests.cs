@@ -6,7 +6,7 @@ namespace Batpak.PostgreSql.Tests.Audit;
 
 public sealed class HeadAndAnchorTests
 {
-    private static readonly Coordinate Solo = new("solo:a", "bank");
+    private static readonly Coordinate s_solo = new("solo:a", "bank");
 
     private static void AppendBulk(PostgresEventStore store, int count) =>
         store.AppendBatch(Enumerable.Range(0, count).Select(i => new EventData(new Coordinate($"bulk:{i % 5}", "bank"), AuditStore.Created, AuditStore.Payload(i))).ToList());
@@ -20,7 +20,7 @@ public sealed class HeadAndAnchorTests
         StoreHead empty = audit.Store.GetHead();
         AppendBulk(audit.Store, 1023);
         StoreHead belowBlock = audit.Store.GetHead();
-        audit.Store.Append(Solo, AuditStore.Created, AuditStore.Payload(0)); // completes the first block
+        audit.Store.Append(s_solo, AuditStore.Created, AuditStore.Payload(0)); // completes the first block
         StoreHead atBlock = audit.Store.GetHead();
         AppendBulk(audit.Store, 1100);
         StoreHead head = audit.Store.GetHead();
@@ -45,12 +45,12 @@ public sealed class HeadAndAnchorTests
     public void RehashedEvent_InACompleteBlock_IsCaughtByTheStoreRowsFoldState_ThoughItsEntityChainRecomputes()
     {
         using AuditStore audit = AuditStore.Open();
-        audit.Store.Append(Solo, AuditStore.Created, AuditStore.Payload(0)); // global 0, solo's only event
+        audit.Store.Append(s_solo, AuditStore.Created, AuditStore.Payload(0)); // global 0, solo's only event
         AppendBulk(audit.Store, 1100);
 
         AttackerHash.Rewrite(audit, 0, AuditStore.Payload(666));
 
-        ChainVerification solo = audit.Store.Verify(Solo.Entity);
+        ChainVerification solo = audit.Store.Verify(s_solo.Entity);
         Assert.True(solo.IsValid, "the rewrite recomputes: the entity chain alone cannot tell (" + solo.Failure + ")");
         ChainVerification all = audit.Store.VerifyAll();
         Assert.False(all.IsValid);
@@ -62,7 +62,7 @@ public sealed class HeadAndAnchorTests
     {
         using AuditStore audit = AuditStore.Open();
         AppendBulk(audit.Store, 20);
-        AppendReceipt last = audit.Store.Append(Solo, AuditStore.Created, AuditStore.Payload(0));
+        AppendReceipt last = audit.Store.Append(s_solo, AuditStore.Created, AuditStore.Payload(0));
         StoreHead anchor = audit.Store.GetHead();
 
         AttackerHash.Rewrite(audit, last.GlobalSequence, AuditStore.Payload(666));
