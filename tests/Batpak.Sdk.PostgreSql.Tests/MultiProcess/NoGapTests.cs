@@ -78,7 +78,7 @@ public sealed class NoGapTests : IDisposable
         using var release = new ManualResetEventSlim();
         holder.Engine.Writer.FaultHook = point =>
         {
-            if (point == "before-commit")
+            if (point == "before-write") // the sequencer is held and the numbers are taken; nothing is committed
             {
                 inTransaction.Set();
                 Assert.True(release.Wait(s_bound), "released");
