@@ -6,6 +6,7 @@ namespace Batpak.Engine;
 /// <summary>Delivers committed events to <see cref="Subscription"/>s in global order, one dispatcher task per store.</summary>
 internal sealed class SubscriptionDispatcher(IStorageEngine engine, CommitNotifier notifier)
 {
+    private static readonly TimeSpan s_giveUpAfter = TimeSpan.FromSeconds(60); // a delivery failing this long ends the subscriptions
     private readonly Lock _lock = new(); // guards the subscription list, the task and the drop count of closed subscriptions
     private Subscription[] _subscriptions = []; // replaced (never changed) under _lock; the dispatcher reads a snapshot
     private Task? _dispatcher; // started by the first Subscribe
@@ -78,6 +79,8 @@ internal sealed class SubscriptionDispatcher(IStorageEngine engine, CommitNotifi
 
     private async Task DispatchLoop()
     {
+        var backoff = TimeSpan.Zero;
+        long failingSince = 0; // Stopwatch timestamp of the first failure in a row
         try
         {
             while (true)
@@ -88,7 +91,28 @@ internal sealed class SubscriptionDispatcher(IStorageEngine engine, CommitNotifi
                     return;
                 }
 
-                _dispatchedUpTo = Math.Max(_dispatchedUpTo, engine.DeliverCommitted(_dispatchedUpTo, _subscriptions));
+                try
+                {
+                    _dispatchedUpTo = Math.Max(_dispatchedUpTo, engine.DeliverCommitted(_dispatchedUpTo, _subscriptions));
+                    backoff = TimeSpan.Zero;
+                }
+                catch (Exception ex) when (ex is not (ObjectDisposedException or BatpakException))
+                {
+                    // A failure that may pass (a dropped connection, a timeout, an I/O error): retry from the same
+                    // position with a growing pause (subscriptions skip what they already got). A failure that lasts
+                    // s_giveUpAfter ends the subscriptions with its cause, so no reader waits forever on a dead store.
+                    failingSince = backoff == TimeSpan.Zero ? System.Diagnostics.Stopwatch.GetTimestamp() : failingSince;
+                    if (System.Diagnostics.Stopwatch.GetElapsedTime(failingSince) > s_giveUpAfter)
+                    {
+                        CompleteAll(ex);
+                        return;
+                    }
+
+                    backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+                    await Task.Delay(backoff).ConfigureAwait(false); // at most 2 s: Stop waits for the loop
+                    continue;
+                }
+
                 await signal.ConfigureAwait(false);
             }
         }
@@ -96,13 +120,18 @@ internal sealed class SubscriptionDispatcher(IStorageEngine engine, CommitNotifi
         {
             // The store closed under a delivery: Stop completes the subscriptions.
         }
-        catch (Exception ex) when (ex is BatpakException or IOException)
+        catch (BatpakException ex)
         {
-            // A read failed (for example a corrupt frame): end every subscription with the cause instead of going quiet.
-            foreach (Subscription subscription in _subscriptions)
-            {
-                subscription.Complete(ex);
-            }
+            // Damage (for example a corrupt frame): end every subscription with the cause instead of going quiet.
+            CompleteAll(ex);
+        }
+    }
+
+    private void CompleteAll(Exception cause)
+    {
+        foreach (Subscription subscription in _subscriptions)
+        {
+            subscription.Complete(cause);
         }
     }
 }

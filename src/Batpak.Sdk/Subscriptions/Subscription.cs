@@ -12,11 +12,13 @@ public sealed class Subscription : IDisposable
     private readonly Channel<StoredEvent> _channel;
     private readonly Action<Subscription> _onDispose;
     private long _dropped;
+    private long _next; // the lowest global sequence still to deliver (written by the dispatcher)
     private int _disposed;
 
     internal Subscription(Region region, int capacity, long startGlobalSequence, Action<Subscription> onDispose)
     {
         StartGlobalSequence = startGlobalSequence;
+        _next = startGlobalSequence;
         Region = region;
         Capacity = capacity;
         _onDispose = onDispose;
@@ -61,11 +63,13 @@ public sealed class Subscription : IDisposable
     }
 
     /// <summary><see langword="true"/> when an event with these fields is for this subscription: at or after its start and in its region.</summary>
+    // Past the last event delivered: a delivery the dispatcher retries after a failure offers nothing twice.
     internal bool Wants(string entity, string scope, EventKind kind, long globalSequence, long timestampMicroseconds) =>
-        globalSequence >= StartGlobalSequence && Region.Matches(entity, scope, kind, globalSequence, timestampMicroseconds);
+        globalSequence >= Volatile.Read(ref _next) && Region.Matches(entity, scope, kind, globalSequence, timestampMicroseconds);
 
     internal void Deliver(StoredEvent storedEvent)
     {
+        Volatile.Write(ref _next, storedEvent.Header.GlobalSequence + 1); // only the dispatcher delivers, in global order
         if (Volatile.Read(ref _disposed) == 0 && !_channel.Writer.TryWrite(storedEvent))
         {
             Interlocked.Increment(ref _dropped);
