@@ -41,6 +41,7 @@ public sealed class TemplatePackFixture : IDisposable
 
         string repo = SampleProcess.RepoRoot;
         Log += Run(repo, "pack", Path.Combine(repo, "src", "Batpak.Sdk", "Batpak.Sdk.csproj"), "--no-build", "-c", SampleProcess.Configuration, "-o", Feed, "-p:PackageVersion=" + SdkVersion);
+        Log += Run(repo, "pack", Path.Combine(repo, "src", "Batpak.Sdk.PostgreSql", "Batpak.Sdk.PostgreSql.csproj"), "--no-build", "-c", SampleProcess.Configuration, "-o", Feed, "-p:PackageVersion=" + SdkVersion);
         Log += Run(repo, "pack", Path.Combine(repo, "samples", "Batpak.Templates", "Batpak.Templates.csproj"), "-c", SampleProcess.Configuration, "-o", Feed);
         string templates = Directory.GetFiles(Feed, "Batpak.Templates.*.nupkg").Single();
         Log += Run(Apps, "new", "install", templates, "--debug:custom-hive", Hive);
