@@ -88,10 +88,16 @@ internal sealed partial class PostgresEngine : IStorageEngine
         }
 
         using NpgsqlConnection connection = DataSource.OpenConnection();
+        UpsertCheckpoint(connection, name, position);
+    }
+
+    /// <summary>Stores a named cursor's position on <paramref name="connection"/>, autocommit at synchronous_commit on (the default): durable.</summary>
+    private void UpsertCheckpoint(NpgsqlConnection connection, string name, long position)
+    {
         using var command = new NpgsqlCommand($"INSERT INTO {Q}.cursors (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()", connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = position });
-        command.ExecuteNonQuery(); // autocommit at the session's synchronous_commit (on by default): durable
+        command.ExecuteNonQuery();
     }
 
     /// <inheritdoc />
