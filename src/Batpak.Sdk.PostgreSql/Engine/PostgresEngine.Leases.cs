@@ -119,10 +119,7 @@ internal sealed partial class PostgresEngine
             lock (_lock)
             {
                 ObjectDisposedException.ThrowIf(_closed, this);
-                using var command = new NpgsqlCommand($"INSERT INTO {engine.Q}.cursors (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()", connection);
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = position });
-                command.ExecuteNonQuery(); // autocommit, synchronous_commit on: durable
+                engine.UpsertCheckpoint(connection, name, position); // on the lease's session, which holds the lock
             }
         }
 
