@@ -23,7 +23,7 @@ internal sealed partial class PostgresEngine
     {
         ThrowIfDisposed();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _leaseWaits.Token);
-        var connection = new NpgsqlConnection(LeaseConnectionString());
+        var connection = new NpgsqlConnection(LeaseConnectionString(Options.ConnectionString));
         try
         {
             await connection.OpenAsync(linked.Token).ConfigureAwait(false);
@@ -95,16 +95,15 @@ internal sealed partial class PostgresEngine
         }
     }
 
-    private string LeaseConnectionString()
+    /// <summary>The connection string of a lease session, from the store's <paramref name="connectionString"/>.</summary>
+    internal static string LeaseConnectionString(string connectionString)
     {
         // Unpooled: closing the connection ends the session and frees its lock. The server checks the client while a
         // statement runs (1 s) and probes an idle socket with keepalives, so a dead holder or waiter is noticed.
-        var builder = new NpgsqlConnectionStringBuilder(Options.ConnectionString)
-        {
-            Pooling = false,
-            Options = "-c client_connection_check_interval=1000 -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=3",
-            KeepAlive = 5,
-        };
+        // The application's own server options (Options=...) are kept, ahead of these.
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 5 };
+        const string Checks = "-c client_connection_check_interval=1000 -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=3";
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? Checks : builder.Options + " " + Checks;
         return builder.ConnectionString;
     }
 
