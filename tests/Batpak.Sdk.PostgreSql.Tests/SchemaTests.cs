@@ -94,16 +94,22 @@ public sealed class SchemaTests : IDisposable
     }
 
     [Fact]
-    public void ConnectionSettings_TurnOnAutoPrepareAndKeepalives_UnlessTheConnectionStringSetsThem_AndSizeThePool()
+    public void ConnectionSettings_TurnOnAutoPrepareKeepalivesAndNoReset_UnlessTheConnectionStringSetsThem_AndSizeBothPools()
     {
         var defaults = Engine.PostgresEngine.ConnectionSettings(new PostgresStoreOptions { ConnectionString = "Host=db", MaxReadConnections = 6 });
         Assert.Equal(64, defaults.MaxAutoPrepare);
         Assert.Equal(2, defaults.AutoPrepareMinUsages);
         Assert.Equal(10, defaults.KeepAlive);
-        Assert.Equal(8, defaults.MaxPoolSize); // readers + writer + listener
-        var explicitly = Engine.PostgresEngine.ConnectionSettings(new PostgresStoreOptions { ConnectionString = "Host=db;Max Auto Prepare=0;Keepalive=0" });
+        Assert.Equal(6, defaults.MaxPoolSize); // readers only: sessions have their own pool
+        Assert.True(defaults.NoResetOnClose);
+        var sessions = Engine.PostgresEngine.SessionSettings(new PostgresStoreOptions { ConnectionString = "Host=db;No Reset On Close=true", MaxReadConnections = 6 });
+        Assert.Equal(Engine.PostgresEngine.SessionConnections, sessions.MaxPoolSize);
+        Assert.False(sessions.NoResetOnClose); // the writer's SETs and the listener's LISTEN never reach a reader
+        Assert.Equal(64, sessions.MaxAutoPrepare);
+        var explicitly = Engine.PostgresEngine.ConnectionSettings(new PostgresStoreOptions { ConnectionString = "Host=db;Max Auto Prepare=0;Keepalive=0;No Reset On Close=false" });
         Assert.Equal(0, explicitly.MaxAutoPrepare);
         Assert.Equal(0, explicitly.KeepAlive);
+        Assert.False(explicitly.NoResetOnClose);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace Batpak.Bench.Engines;
 /// a subclass only opens and closes <see cref="Store"/>. W1: one thread calling
 /// <see cref="IEventStore.AppendBatch(IReadOnlyList{EventData}, Span{AppendReceipt}, bool)"/> with 1,000 events per
 /// atomic batch, then <see cref="IEventStore.Sync"/>. W2: concurrent <see cref="IEventStore.AppendAsync"/> loops
-/// (durable). Reads go through TryGet, Stream and Read(Region).
+/// (durable). Reads go through TryGet, Stream (W3 by stream: Stream(entity, seq, 1)) and Read(Region).
 /// </summary>
 internal abstract class EventStoreEngine : BenchEngine
 {
@@ -138,7 +138,7 @@ internal abstract class EventStoreEngine : BenchEngine
         long found = 0;
         foreach (int i in indexes)
         {
-            foreach (var stored in store.Stream(data.Entities[data.EntityOf[i]], data.SequenceOf[i]))
+            foreach (var stored in store.Stream(data.Entities[data.EntityOf[i]], data.SequenceOf[i], 1))
             {
                 if (stored.Payload.Length == data.PayloadLengths[i])
                 {

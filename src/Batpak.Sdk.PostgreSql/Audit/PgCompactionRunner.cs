@@ -36,7 +36,7 @@ internal static class PgCompactionRunner
     /// </summary>
     public static CompactionResult Compact(PostgresEngine engine, CompactionOptions options)
     {
-        using NpgsqlConnection connection = engine.DataSource.OpenConnection();
+        using NpgsqlConnection connection = engine.SessionSource.OpenConnection(); // the session lock and lock_timeout
         Lock(engine, connection);
         try
         {

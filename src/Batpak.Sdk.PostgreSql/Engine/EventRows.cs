@@ -15,8 +15,11 @@ internal static class EventRows
     public static string From(string q) =>
         $"{q}.events e JOIN {q}.entities n ON n.entity_id = e.entity_id JOIN {q}.scopes s ON s.scope_id = e.scope_id";
 
-    /// <summary>The event at the reader's current row.</summary>
-    public static StoredEvent Read(NpgsqlDataReader reader)
+    /// <summary>How many columns <see cref="Columns"/> holds (the index of a column a query adds after them).</summary>
+    public const int Count = 18;
+
+    /// <summary>The event at the reader's current row; <paramref name="entity"/>, when given, is the row's entity name (read from the row otherwise).</summary>
+    public static StoredEvent Read(NpgsqlDataReader reader, string? entity = null)
     {
         var id = EventId.FromGuid(reader.GetGuid(1));
         var fields = new EventHeaderFields
@@ -38,6 +41,6 @@ internal static class EventRows
         string? key = reader.IsDBNull(15) ? null : reader.GetString(15);
         string? bypass = reader.IsDBNull(16) ? null : reader.GetString(16);
         byte[] payload = reader.GetFieldValue<byte[]>(17);
-        return new StoredEvent(Coordinate.FromTrusted(reader.GetString(2), reader.GetString(3)), fields, payload, default, key, bypass);
+        return new StoredEvent(Coordinate.FromTrusted(entity ?? reader.GetString(2), reader.GetString(3)), fields, payload, default, key, bypass);
     }
 }

@@ -150,6 +150,7 @@ internal sealed partial class PostgresEngine : IStorageEngine
         _listener?.Dispose();
         _writer?.Dispose();
         DataSource.Dispose();
+        SessionSource.Dispose();
     }
 
     private T Scalar<T>(string sql)

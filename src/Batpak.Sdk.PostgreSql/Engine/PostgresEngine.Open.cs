@@ -1,4 +1,4 @@
-// Opening a PostgreSQL store: the data source (pool size, auto-prepare), the schema migrations, the store row's
+// Opening a PostgreSQL store: the two data sources (readers, sessions), the schema migrations, the store row's
 // identity and chain-key check, then the writer and the commit listener. Called by PostgresEventStore.Open only.
 using System.Net.Sockets;
 using Batpak.Engine;
@@ -16,17 +16,19 @@ internal sealed partial class PostgresEngine
     {
         NpgsqlConnectionStringBuilder builder = ConnectionSettings(options);
         NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        NpgsqlDataSource sessions = NpgsqlDataSource.Create(SessionSettings(options).ConnectionString);
         try
         {
-            var engine = new PostgresEngine(options, batpakOptions, dataSource, notifier, time);
+            var engine = new PostgresEngine(options, batpakOptions, dataSource, sessions, notifier, time);
             await engine.PrepareSchemaAsync(cancellationToken).ConfigureAwait(false);
-            engine._writer = new PgWriter(dataSource, options, batpakOptions, time, notifier, engine.StoreId);
-            engine._listener = new CommitListener(dataSource, engine._writer.Channel, engine.Q, options.PollInterval, notifier);
+            engine._writer = new PgWriter(sessions, options, batpakOptions, time, notifier, engine.StoreId);
+            engine._listener = new CommitListener(sessions, engine._writer.Channel, engine.Q, options.PollInterval, notifier);
             return engine;
         }
         catch (Exception ex)
         {
             await dataSource.DisposeAsync().ConfigureAwait(false);
+            await sessions.DisposeAsync().ConfigureAwait(false);
             if (ex is NpgsqlException and not PostgresException || ex is SocketException or IOException or TimeoutException || ex is PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification or PostgresErrorCodes.CannotConnectNow })
             {
                 throw new StoreConnectionException($"Cannot open the PostgreSQL store: host {builder.Host}, port {builder.Port}, database {builder.Database}, schema \"{options.Schema}\": {ex.Message}", ex);
@@ -37,16 +39,47 @@ internal sealed partial class PostgresEngine
     }
 
     /// <summary>
-    /// The connection settings of a store: the pool sized for the readers plus the writer and the listener, and,
-    /// unless the connection string sets them, auto-prepare (every statement is one of a few fixed texts) and TCP
-    /// keepalives (a vanished server is noticed on idle connections too).
+    /// The connection settings of the readers' pool: <see cref="PostgresStoreOptions.MaxReadConnections"/> connections,
+    /// and, unless the connection string sets them, auto-prepare (every statement is one of a few fixed texts), TCP
+    /// keepalives (a vanished server is noticed on idle connections too) and no state reset when a connection goes
+    /// back to the pool. Readers change no session state (their transactions and locks are transaction-scoped), so
+    /// the reset (a DISCARD-like batch before the next statement) only costs: it halved point reads. Whatever sets
+    /// session state (the writer's timeouts, LISTEN, the compaction lock) takes its connection from
+    /// <see cref="SessionSettings"/> instead.
     /// </summary>
     internal static NpgsqlConnectionStringBuilder ConnectionSettings(PostgresStoreOptions options)
     {
+        var builder = Defaults(options, out Func<string, bool> sets);
+        builder.MaxPoolSize = options.MaxReadConnections;
+        if (!sets("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// The connection settings of the sessions' pool: the writer, the commit listener, schema migration and the
+    /// compaction lock (<see cref="SessionConnections"/> connections); connections are reset when they go back.
+    /// </summary>
+    internal static NpgsqlConnectionStringBuilder SessionSettings(PostgresStoreOptions options)
+    {
+        var builder = Defaults(options, out _);
+        builder.MaxPoolSize = SessionConnections;
+        builder.NoResetOnClose = false;
+        return builder;
+    }
+
+    /// <summary>The size of the sessions' pool: the writer, the listener, a compaction run and an in-doubt check.</summary>
+    internal const int SessionConnections = 4;
+
+    private static NpgsqlConnectionStringBuilder Defaults(PostgresStoreOptions options, out Func<string, bool> sets)
+    {
         var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
-        builder.MaxPoolSize = options.MaxReadConnections + 2;
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = options.ConnectionString };
         bool Sets(string keyword) => given.Keys.Cast<string>().Any(k => string.Equals(k.Replace(" ", string.Empty, StringComparison.Ordinal), keyword, StringComparison.OrdinalIgnoreCase));
+        sets = Sets;
         if (!Sets("MaxAutoPrepare"))
         {
             builder.MaxAutoPrepare = 64;
@@ -63,7 +96,7 @@ internal sealed partial class PostgresEngine
 
     private async Task PrepareSchemaAsync(CancellationToken cancellationToken)
     {
-        NpgsqlConnection connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlConnection connection = await SessionSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             await MigrationRunner.RunAsync(connection, StoreSchema, Options.SchemaMode == PostgresSchemaMode.VerifyOnly, cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 // The read members of the PostgreSQL engine: by id, by region, by entity, by correlation, cursor pages and the
-// subscription delivery. Every read is a keyset page query (1,000 rows) bounded by the high-water mark taken at the
-// call, so no query runs per event. Called by StoreCore only.
+// subscription delivery. Every read is a keyset page query (1,000 rows). Read and Stream run their first page at the
+// call, and it reads the bound of the later pages (the high-water mark, the entity's last sequence) in its own
+// snapshot: no query runs per event and a read that fits one page is one round trip. Called by StoreCore only.
 using System.Diagnostics.CodeAnalysis;
 using Batpak.Engine;
 using Npgsql;
@@ -36,15 +37,26 @@ internal sealed partial class PostgresEngine
     /// <inheritdoc />
     public IEnumerable<StoredEvent> Read(Region region)
     {
-        long end = RegionSql.End(region, NextGlobalSequence); // as of the call
-        return ReadPages(region, region.FromGlobalSequence, end);
+        // The first page is read now, as of the call; it also reads the high-water mark in its own snapshot (every
+        // row it sees is below it), which bounds the later pages.
+        (List<StoredEvent> first, long highWater) = Query(Predicate(region), region.FromGlobalSequence, RegionSql.End(region, long.MaxValue), PageSize, highWater: true);
+        return ReadPages(region, first, Math.Min(RegionSql.End(region, long.MaxValue), highWater));
     }
 
     /// <inheritdoc />
-    public IEnumerable<StoredEvent> Stream(string entity, long fromSequence)
+    public IEnumerable<StoredEvent> Stream(string entity, long fromSequence) => Stream(entity, fromSequence, int.MaxValue);
+
+    /// <inheritdoc />
+    public IEnumerable<StoredEvent> Stream(string entity, long fromSequence, int maxCount)
     {
-        long last = GetLastSequence(entity); // as of the call
-        return last < fromSequence ? [] : StreamPages(entity, fromSequence, last);
+        if (maxCount == 0)
+        {
+            return [];
+        }
+
+        // The first page is read now, as of the call, with the entity's last sequence in the same snapshot.
+        (List<StoredEvent> first, long last) = StreamPage(entity, fromSequence, long.MaxValue, Math.Min(PageSize, maxCount));
+        return StreamPages(entity, first, last, maxCount);
     }
 
     /// <inheritdoc />
@@ -90,7 +102,7 @@ internal sealed partial class PostgresEngine
         long next = from;
         while (next < end)
         {
-            List<StoredEvent> page = Query(Wanted, next, end, PageSize);
+            List<StoredEvent> page = Query(Wanted, next, end, PageSize, highWater: false).Page;
             foreach (StoredEvent stored in page)
             {
                 ThrowIfDisposed();
@@ -115,71 +127,91 @@ internal sealed partial class PostgresEngine
         return end;
     }
 
-    private IEnumerable<StoredEvent> ReadPages(Region region, long from, long end)
+    private Func<SqlParameters, string> Predicate(Region region) => parameters => RegionSql.Predicate(region, parameters, Q);
+
+    /// <summary>The events of <paramref name="region"/>: <paramref name="first"/>, then the pages after it below <paramref name="end"/>.</summary>
+    private IEnumerable<StoredEvent> ReadPages(Region region, List<StoredEvent> first, long end)
     {
-        long next = from;
-        while (next < end)
+        List<StoredEvent> page = first;
+        while (true)
         {
-            List<StoredEvent> page = Page(region, next, end, PageSize);
             foreach (StoredEvent stored in page)
             {
                 yield return stored;
             }
 
-            if (page.Count < PageSize)
+            long next = page.Count < PageSize ? end : page[^1].Header.GlobalSequence + 1;
+            if (next >= end)
             {
                 yield break;
             }
 
-            next = page[^1].Header.GlobalSequence + 1;
+            page = Query(Predicate(region), next, end, PageSize, highWater: false).Page;
         }
     }
 
-    private IEnumerable<StoredEvent> StreamPages(string entity, long from, long last)
+    /// <summary>Up to <paramref name="maxCount"/> events of <paramref name="entity"/>: <paramref name="first"/>, then the pages after it up to sequence <paramref name="last"/>.</summary>
+    private IEnumerable<StoredEvent> StreamPages(string entity, List<StoredEvent> first, long last, int maxCount)
     {
-        long next = from;
-        while (next <= last)
+        List<StoredEvent> page = first;
+        int left = maxCount;
+        while (true)
         {
-            var page = new List<StoredEvent>(PageSize);
-            using (NpgsqlConnection connection = DataSource.OpenConnection())
-            using (var command = new NpgsqlCommand(
-                $"SELECT {EventRows.Columns} FROM {EventRows.From(Q)} WHERE e.entity_id = (SELECT entity_id FROM {Q}.entities WHERE name = $1) AND e.entity_seq >= $2 AND e.entity_seq <= $3 ORDER BY e.entity_seq LIMIT {PageSize}",
-                connection))
-            {
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entity });
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = next });
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = last });
-                using NpgsqlDataReader reader = command.ExecuteReader();
-                while (reader.Read())
-                {
-                    page.Add(EventRows.Read(reader));
-                }
-            }
-
             foreach (StoredEvent stored in page)
             {
                 yield return stored;
             }
 
-            if (page.Count < PageSize)
+            left -= page.Count;
+            if (page.Count < PageSize || left <= 0 || page[^1].Header.Position.Sequence >= last)
             {
                 yield break;
             }
 
-            next = page[^1].Header.Position.Sequence + 1;
+            page = StreamPage(entity, page[^1].Header.Position.Sequence + 1, last, Math.Min(PageSize, left)).Page;
         }
+    }
+
+    /// <summary>Up to <paramref name="limit"/> of <paramref name="entity"/>'s events from sequence <paramref name="from"/> to <paramref name="last"/>, and the entity's last sequence in the same snapshot.</summary>
+    private (List<StoredEvent> Page, long Last) StreamPage(string entity, long from, long last, int limit)
+    {
+        ThrowIfDisposed();
+        var page = new List<StoredEvent>(Math.Min(limit, 64));
+        long entityLast = -1;
+        using NpgsqlConnection connection = DataSource.OpenConnection();
+        using var command = new NpgsqlCommand(
+            $"SELECT {EventRows.Columns}, n.last_seq FROM {Q}.entities n JOIN {Q}.events e ON e.entity_id = n.entity_id JOIN {Q}.scopes s ON s.scope_id = e.scope_id WHERE n.name = $1 AND e.entity_seq >= $2 AND e.entity_seq <= $3 ORDER BY e.entity_seq LIMIT $4",
+            connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entity });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = from });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = last });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        using NpgsqlDataReader reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            page.Add(EventRows.Read(reader, entity));
+            entityLast = reader.GetInt64(EventRows.Count);
+        }
+
+        return (page, entityLast);
     }
 
     private List<StoredEvent> Page(Region region, long from, long end, int limit) =>
-        Query(parameters => RegionSql.Predicate(region, parameters, Q), from, end, limit);
+        Query(Predicate(region), from, end, limit, highWater: false).Page;
 
-    /// <summary>Up to <paramref name="limit"/> events with <paramref name="from"/> &lt;= global_seq &lt; <paramref name="end"/> matching the predicate <paramref name="predicate"/> builds, in global order.</summary>
-    private List<StoredEvent> Query(Func<SqlParameters, string> predicate, long from, long end, int limit)
+    /// <summary>
+    /// Up to <paramref name="limit"/> events with <paramref name="from"/> &lt;= global_seq &lt; <paramref name="end"/>
+    /// matching the predicate <paramref name="predicate"/> builds, in global order; with <paramref name="highWater"/>,
+    /// also the store's high-water mark in the same snapshot (else <paramref name="end"/>).
+    /// </summary>
+    private (List<StoredEvent> Page, long HighWater) Query(Func<SqlParameters, string> predicate, long from, long end, int limit, bool highWater)
     {
         ThrowIfDisposed();
         var parameters = new SqlParameters();
-        string sql = $"SELECT {EventRows.Columns} FROM {EventRows.From(Q)} WHERE e.global_seq >= {parameters.Add(from)} AND e.global_seq < {parameters.Add(end)} AND ({predicate(parameters)}) ORDER BY e.global_seq LIMIT {parameters.Add(limit)}";
-        var page = new List<StoredEvent>(Math.Min(limit, PageSize));
+        string mark = highWater ? $"SELECT next_global FROM {Q}.store WHERE id = 1" : "NULL::bigint";
+        string sql = $"SELECT {EventRows.Columns}, ({mark}) FROM {EventRows.From(Q)} WHERE e.global_seq >= {parameters.Add(from)} AND e.global_seq < {parameters.Add(end)} AND ({predicate(parameters)}) ORDER BY e.global_seq LIMIT {parameters.Add(limit)}";
+        var page = new List<StoredEvent>(Math.Min(limit, 64));
+        long mark0 = end;
         using NpgsqlConnection connection = DataSource.OpenConnection();
         using var command = new NpgsqlCommand(sql, connection);
         parameters.AddTo(command);
@@ -187,8 +219,9 @@ internal sealed partial class PostgresEngine
         while (reader.Read())
         {
             page.Add(EventRows.Read(reader));
+            mark0 = highWater ? reader.GetInt64(EventRows.Count) : end;
         }
 
-        return page;
+        return (page, mark0);
     }
 }

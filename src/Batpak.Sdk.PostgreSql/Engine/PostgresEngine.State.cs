@@ -1,4 +1,4 @@
-// The state every part of PostgresEngine shares: the schema's quoted name, the reader data source, the chain key,
+// The state every part of PostgresEngine shares: the schema's quoted name, the two data sources, the chain key,
 // the store row's identity, the writer and the commit listener. Set once at open (PostgresEngine.Open.cs); read by
 // every PostgresEngine.*.cs file.
 using Batpak.Engine;
@@ -13,13 +13,14 @@ internal sealed partial class PostgresEngine
     private CommitListener? _listener;
     private int _disposed;
 
-    private PostgresEngine(PostgresStoreOptions options, BatpakOptions batpakOptions, NpgsqlDataSource dataSource, CommitNotifier notifier, TimeProvider time)
+    private PostgresEngine(PostgresStoreOptions options, BatpakOptions batpakOptions, NpgsqlDataSource dataSource, NpgsqlDataSource sessions, CommitNotifier notifier, TimeProvider time)
     {
         Options = options;
         BatpakOptions = batpakOptions;
         StoreSchema = options.Schema;
         Q = Schema.SchemaName.Quote(options.Schema);
         DataSource = dataSource;
+        SessionSource = sessions;
         ChainKey = batpakOptions.ChainKey;
         Notifier = notifier;
         Time = time;
@@ -31,8 +32,11 @@ internal sealed partial class PostgresEngine
     /// <summary>The schema as a quoted identifier, to prefix table names in SQL (<c>{Q}.events</c>).</summary>
     internal string Q { get; }
 
-    /// <summary>Pooled connections for reads, verification and compaction (the writer and listener hold their own).</summary>
+    /// <summary>Pooled connections for reads and verification: nothing on them sets session state (not reset on return).</summary>
     internal NpgsqlDataSource DataSource { get; }
+
+    /// <summary>Pooled connections that set session state: the writer, the listener, migrations, the compaction lock (reset on return).</summary>
+    internal NpgsqlDataSource SessionSource { get; }
 
     /// <summary>The chain key (HMAC-SHA256 chains), or <see langword="null"/> for SHA-256 (<see cref="BatpakOptions.ChainKey"/>).</summary>
     internal byte[]? ChainKey { get; }

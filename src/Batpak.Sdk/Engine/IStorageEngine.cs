@@ -52,6 +52,9 @@ internal interface IStorageEngine : IDisposable
     /// <summary>An entity's events from its sequence <paramref name="fromSequence"/> on, in order, read lazily.</summary>
     IEnumerable<StoredEvent> Stream(string entity, long fromSequence);
 
+    /// <summary>At most <paramref name="maxCount"/> (at least 0) of an entity's events from its sequence <paramref name="fromSequence"/> on, in order.</summary>
+    IEnumerable<StoredEvent> Stream(string entity, long fromSequence, int maxCount);
+
     /// <summary>The events with correlation id <paramref name="correlationId"/>, in global order.</summary>
     IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId);
 

@@ -129,6 +129,16 @@ internal sealed class StoreCore : IEventStore
     }
 
     /// <inheritdoc />
+    public IEnumerable<StoredEvent> Stream(string entity, long fromSequence, int maxCount)
+    {
+        Coordinate.Validate(entity, nameof(entity));
+        ArgumentOutOfRangeException.ThrowIfNegative(fromSequence);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
+        ThrowIfDisposed();
+        return _engine.Stream(entity, fromSequence, maxCount);
+    }
+
+    /// <inheritdoc />
     public IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId)
     {
         ThrowIfDisposed();

@@ -143,6 +143,9 @@ public sealed class EventStore : IEventStore
     public IEnumerable<StoredEvent> Stream(string entity, long fromSequence = 0) => _core.Stream(entity, fromSequence);
 
     /// <inheritdoc />
+    public IEnumerable<StoredEvent> Stream(string entity, long fromSequence, int maxCount) => _core.Stream(entity, fromSequence, maxCount);
+
+    /// <inheritdoc />
     public IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId) => _core.ReadCorrelated(correlationId);
 
     /// <inheritdoc />

@@ -115,6 +115,18 @@ public interface IEventStore : IDisposable, IAsyncDisposable
     /// <summary>An entity's events in sequence order, starting at <paramref name="fromSequence"/>.</summary>
     IEnumerable<StoredEvent> Stream(string entity, long fromSequence = 0);
 
+    /// <summary>
+    /// At most <paramref name="maxCount"/> of an entity's events in sequence order, starting at
+    /// <paramref name="fromSequence"/>: <c>Stream(entity, 5, 1)</c> is the entity's event 5 alone (or nothing). A
+    /// server-side store fetches only that many.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fromSequence"/> or <paramref name="maxCount"/> is negative.</exception>
+    IEnumerable<StoredEvent> Stream(string entity, long fromSequence, int maxCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
+        return Stream(entity, fromSequence).Take(maxCount);
+    }
+
     /// <summary>Every event of one correlation (the root and everything it caused, transitively), in global order.</summary>
     IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId);
 

@@ -6,10 +6,10 @@ namespace Batpak.Tests.Contract;
 public class FacadeForwardingTests
 {
     [Fact]
-    public void TheRuleSeesTheDefaultMembers_TheSpanAppendBatch_TryLocate_RequiresGatePermit_AcquireCursorLeaseAsync()
+    public void TheRuleSeesTheDefaultMembers_TheSpanAppendBatch_TryLocate_RequiresGatePermit_AcquireCursorLeaseAsync_BoundedStream()
     {
         Assert.Equal(
-            ["AcquireCursorLeaseAsync", "AppendBatch", "RequiresGatePermit", "TryLocate"],
+            ["AcquireCursorLeaseAsync", "AppendBatch", "RequiresGatePermit", "Stream", "TryLocate"],
             FacadeForwarding.DefaultMembers().Select(m => m.Name).Order());
     }
 

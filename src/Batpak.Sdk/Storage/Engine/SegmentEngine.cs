@@ -141,6 +141,10 @@ internal sealed partial class SegmentEngine : IStorageEngine
     public IEnumerable<StoredEvent> Stream(string entity, long fromSequence) => _reader.Stream(entity, fromSequence);
 
     /// <inheritdoc />
+    public IEnumerable<StoredEvent> Stream(string entity, long fromSequence, int maxCount) =>
+        maxCount == 0 ? [] : _reader.Stream(entity, fromSequence).Take(maxCount);
+
+    /// <inheritdoc />
     public IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId) => _reader.ReadCorrelated(correlationId);
 
     /// <inheritdoc />

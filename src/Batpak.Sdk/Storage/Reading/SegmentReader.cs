@@ -57,7 +57,7 @@ internal sealed class SegmentReader(StoreIndex index, FileHandleCache handles)
     /// <inheritdoc cref="IStorageEngine.Read"/>
     public IEnumerable<StoredEvent> Read(Region region) => Enumerate(_index.OpenCursor(region));
 
-    /// <inheritdoc cref="IStorageEngine.Stream"/>
+    /// <inheritdoc cref="IStorageEngine.Stream(string, long)"/>
     public IEnumerable<StoredEvent> Stream(string entity, long fromSequence) => Enumerate(_index.OpenEntityCursor(entity, fromSequence));
 
     /// <inheritdoc cref="IStorageEngine.ReadCorrelated"/>
