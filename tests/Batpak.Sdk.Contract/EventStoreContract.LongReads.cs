@@ -87,4 +87,32 @@ public abstract partial class EventStoreContract
         Assert.Equal(LongStream + 1 + 1_200, store.Read(Region.All).Count());
         Assert.Equal(Range(0, LongStream + 1_200), Sequences(store.Stream(Alice.Entity)));
     }
+
+    [SkippableFact]
+    public void FilteredReads_LongerThanAPage_ReturnExactlyTheMatchingEvents_InGlobalOrder()
+    {
+        // Four coordinates and two kinds interleaved, so every filter matches a fraction of each page of the log.
+        IEventStore store = OpenNew();
+        Coordinate[] coordinates = [Alice, Carol, Log, Bob];
+        for (int i = 0; i < 3_200; i += 10)
+        {
+            store.AppendBatch(Enumerable.Range(i, 10).Select(n => new EventData(coordinates[n % 4], n % 3 == 0 ? Audit : Updated, Payload(n))).ToArray());
+        }
+
+        List<StoredEvent> all = store.Read(Region.All).ToList();
+        Assert.Equal(3_200, all.Count);
+        long[] Expected(Func<StoredEvent, bool> wanted) => all.Where(wanted).Select(e => e.Header.GlobalSequence).ToArray();
+        long[] Got(Region region) => store.Read(region).Select(e => e.Header.GlobalSequence).ToArray();
+
+        Assert.Equal(Expected(e => e.Coordinate.Scope == "bank"), Got(Region.ForScope("bank")));
+        Assert.Equal(Expected(e => e.Coordinate.Scope == "ops"), Got(Region.ForScope("ops")));
+        Assert.Equal(Expected(e => e.Header.Kind == Audit), Got(Region.ForKind(Audit)));
+        Assert.Equal(Expected(e => e.Header.Kind.Category == Updated.Category), Got(Region.ForCategory(Updated.Category)));
+        Assert.Equal(Expected(e => e.Coordinate.Scope == "bank" && e.Header.Kind == Audit), Got(Region.ForScope("bank").WithKinds(KindFilter.Exact(Audit))));
+        Assert.Equal(
+            Expected(e => e.Coordinate.Scope == "bank" && e.Header.GlobalSequence >= 1_234 && e.Header.GlobalSequence <= 2_900),
+            Got(Region.ForScope("bank").WithGlobalSequence(1_234, 2_900)));
+        Assert.Empty(Got(Region.ForScope("nowhere")));
+        Assert.All(store.Read(Region.ForScope("other-bank")), e => Assert.Equal(Carol, e.Coordinate));
+    }
 }

@@ -47,6 +47,29 @@ public sealed class SchemaTests : IDisposable
     }
 
     [SkippableFact]
+    public void ReadsNameEntitiesAndScopesFromTheirTables_AnEventWhoseScopeIdIsMissing_ThrowsPostgresSchemaException_NamingIt()
+    {
+        PgServer.Require();
+        using (PostgresEventStore writer = PostgresEventStore.Open(TestStores.Options(_schema)))
+        {
+            writer.Append(new Coordinate("n:1", "first-scope"), TestData.Created, TestData.Payload(1));
+            writer.Append(new Coordinate("n:2", "second-scope"), TestData.Created, TestData.Payload(2));
+        }
+
+        using (PostgresEventStore reader = PostgresEventStore.Open(TestStores.Options(_schema))) // names not cached yet
+        {
+            Assert.Equal([("n:1", "first-scope"), ("n:2", "second-scope")], reader.Read(Region.All).Select(e => (e.Coordinate.Entity, e.Coordinate.Scope)));
+            Assert.Equal("second-scope", Assert.Single(reader.Read(Region.ForScope("second-scope"))).Coordinate.Scope);
+        }
+
+        PgServer.Execute($"UPDATE \"{_schema}\".events SET scope_id = 9999 WHERE global_seq = 1");
+        using PostgresEventStore damaged = PostgresEventStore.Open(TestStores.Options(_schema));
+        var ex = Assert.Throws<PostgresSchemaException>(() => damaged.Read(Region.All).ToList());
+        Assert.Contains("scope id 9999", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("event 1", ex.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public void ASchemaNewerThanTheLibrary_IsRefusedNamingBothVersions()
     {
         PgServer.Require();

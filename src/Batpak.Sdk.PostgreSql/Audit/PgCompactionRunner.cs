@@ -52,27 +52,28 @@ internal static class PgCompactionRunner
             while (true)
             {
                 rejected.Clear();
-                int read = 0;
+                var rows = new List<EventRow>(ChunkSize);
                 using (var page = new NpgsqlCommand(
-                    $"SELECT {EventRows.Columns} FROM {EventRows.From(engine.Q)} WHERE e.global_seq > $1 AND e.global_seq < $2 AND (e.flags & {(int)EventFlags.Tombstone}) = 0 ORDER BY e.global_seq LIMIT {ChunkSize}",
+                    $"SELECT {EventRows.Columns} FROM {engine.Q}.events e WHERE e.global_seq > $1 AND e.global_seq < $2 AND (e.flags & {(int)EventFlags.Tombstone}) = 0 ORDER BY e.global_seq LIMIT {ChunkSize}",
                     connection))
                 {
                     page.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
                     page.Parameters.Add(new NpgsqlParameter<long> { TypedValue = end });
                     using NpgsqlDataReader reader = page.ExecuteReader();
-                    while (reader.Read())
+                    EventRows.ReadAll(reader, rows);
+                }
+
+                int read = rows.Count;
+                foreach (StoredEvent e in engine.Names.Resolve(connection, rows))
+                {
+                    after = e.Header.GlobalSequence;
+                    if (retain(e))
                     {
-                        StoredEvent e = EventRows.Read(reader);
-                        read++;
-                        after = e.Header.GlobalSequence;
-                        if (retain(e))
-                        {
-                            kept++;
-                        }
-                        else
-                        {
-                            rejected.Add(e);
-                        }
+                        kept++;
+                    }
+                    else
+                    {
+                        rejected.Add(e);
                     }
                 }
 

@@ -1,7 +1,9 @@
 // The read members of the PostgreSQL engine: by id, by region, by entity, by correlation, cursor pages and the
 // subscription delivery. Every read is a keyset page query (1,000 rows). Read and Stream run their first page at the
 // call, and it reads the bound of the later pages (the high-water mark, the entity's last sequence) in its own
-// snapshot: no query runs per event and a read that fits one page is one round trip. Called by StoreCore only.
+// snapshot: no query runs per event and a read that fits one page is one round trip. Rows come from the events table
+// alone; entity and scope names come from NameCache (one more query only for names it has not seen). Called by
+// StoreCore only.
 using System.Diagnostics.CodeAnalysis;
 using Batpak.Engine;
 using Npgsql;
@@ -16,10 +18,10 @@ internal sealed partial class PostgresEngine
     public bool TryGet(EventId id, [NotNullWhen(true)] out StoredEvent? storedEvent)
     {
         using NpgsqlConnection connection = DataSource.OpenConnection();
-        using var command = new NpgsqlCommand($"SELECT {EventRows.Columns} FROM {EventRows.From(Q)} WHERE e.event_id = $1", connection);
+        using var command = new NpgsqlCommand($"SELECT {EventRows.Columns} FROM {Q}.events e WHERE e.event_id = $1", connection);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id.ToGuid() });
-        using NpgsqlDataReader reader = command.ExecuteReader();
-        storedEvent = reader.Read() ? EventRows.Read(reader) : null;
+        List<StoredEvent> found = Run(command);
+        storedEvent = found.Count == 0 ? null : found[0];
         return storedEvent is not null;
     }
 
@@ -62,19 +64,12 @@ internal sealed partial class PostgresEngine
     /// <inheritdoc />
     public IEnumerable<StoredEvent> ReadCorrelated(EventId correlationId)
     {
-        var events = new List<StoredEvent>();
         using NpgsqlConnection connection = DataSource.OpenConnection();
         using var command = new NpgsqlCommand(
-            $"SELECT {EventRows.Columns} FROM {EventRows.From(Q)} WHERE (e.event_id = $1 AND e.correlation_id IS NULL) OR e.correlation_id = $1 ORDER BY e.global_seq",
+            $"SELECT {EventRows.Columns} FROM {Q}.events e WHERE (e.event_id = $1 AND e.correlation_id IS NULL) OR e.correlation_id = $1 ORDER BY e.global_seq",
             connection);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = correlationId.ToGuid() });
-        using NpgsqlDataReader reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            events.Add(EventRows.Read(reader));
-        }
-
-        return events;
+        return Run(command);
     }
 
     /// <inheritdoc />
@@ -98,7 +93,8 @@ internal sealed partial class PostgresEngine
         }
 
         // One query for every subscription: only rows some subscription wants cross the wire.
-        string Wanted(SqlParameters parameters) => string.Join(" OR ", subscriptions.Select(s => "(" + RegionSql.Predicate(s.Region, parameters, Q) + ")"));
+        string Wanted(SqlParameters parameters, long start, long stop) =>
+            $"e.global_seq >= {parameters.Add(start)} AND e.global_seq < {parameters.Add(stop)} AND (" + string.Join(" OR ", subscriptions.Select(s => "(" + RegionSql.Predicate(s.Region, parameters, Q) + ")")) + ")";
         long next = from;
         while (next < end)
         {
@@ -127,7 +123,7 @@ internal sealed partial class PostgresEngine
         return end;
     }
 
-    private Func<SqlParameters, string> Predicate(Region region) => parameters => RegionSql.Predicate(region, parameters, Q);
+    private Func<SqlParameters, long, long, string> Predicate(Region region) => (parameters, from, end) => RegionSql.Where(region, parameters, Q, from, end);
 
     /// <summary>The events of <paramref name="region"/>: <paramref name="first"/>, then the pages after it below <paramref name="end"/>.</summary>
     private IEnumerable<StoredEvent> ReadPages(Region region, List<StoredEvent> first, long end)
@@ -176,24 +172,24 @@ internal sealed partial class PostgresEngine
     private (List<StoredEvent> Page, long Last) StreamPage(string entity, long from, long last, int limit)
     {
         ThrowIfDisposed();
-        var page = new List<StoredEvent>(Math.Min(limit, 64));
-        long entityLast = -1;
+        // The entity id is a sub-select (one value for the whole statement), so the plan walks the (entity_id,
+        // entity_seq) index in order and stops at the limit, with no sort.
         using NpgsqlConnection connection = DataSource.OpenConnection();
         using var command = new NpgsqlCommand(
-            $"SELECT {EventRows.Columns}, n.last_seq FROM {Q}.entities n JOIN {Q}.events e ON e.entity_id = n.entity_id JOIN {Q}.scopes s ON s.scope_id = e.scope_id WHERE n.name = $1 AND e.entity_seq >= $2 AND e.entity_seq <= $3 ORDER BY e.entity_seq LIMIT $4",
+            $"SELECT {EventRows.Columns}, (SELECT last_seq FROM {Q}.entities WHERE name = $1) FROM {Q}.events e WHERE e.entity_id = (SELECT entity_id FROM {Q}.entities WHERE name = $1) AND e.entity_seq >= $2 AND e.entity_seq <= $3 ORDER BY e.entity_seq LIMIT $4",
             connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entity });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = from });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = last });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        using NpgsqlDataReader reader = command.ExecuteReader();
-        while (reader.Read())
+        var rows = new List<EventRow>(Math.Min(limit, 64));
+        long entityLast;
+        using (NpgsqlDataReader reader = command.ExecuteReader())
         {
-            page.Add(EventRows.Read(reader, entity));
-            entityLast = reader.GetInt64(EventRows.Count);
+            entityLast = EventRows.ReadAll(reader, rows, extra: true);
         }
 
-        return (page, entityLast);
+        return (Names.Resolve(connection, rows, entity), entityLast);
     }
 
     private List<StoredEvent> Page(Region region, long from, long end, int limit) =>
@@ -201,27 +197,37 @@ internal sealed partial class PostgresEngine
 
     /// <summary>
     /// Up to <paramref name="limit"/> events with <paramref name="from"/> &lt;= global_seq &lt; <paramref name="end"/>
-    /// matching the predicate <paramref name="predicate"/> builds, in global order; with <paramref name="highWater"/>,
+    /// matching the clause <paramref name="where"/> builds for that range, in global order; with <paramref name="highWater"/>,
     /// also the store's high-water mark in the same snapshot (else <paramref name="end"/>).
     /// </summary>
-    private (List<StoredEvent> Page, long HighWater) Query(Func<SqlParameters, string> predicate, long from, long end, int limit, bool highWater)
+    private (List<StoredEvent> Page, long HighWater) Query(Func<SqlParameters, long, long, string> where, long from, long end, int limit, bool highWater)
     {
         ThrowIfDisposed();
         var parameters = new SqlParameters();
         string mark = highWater ? $"SELECT next_global FROM {Q}.store WHERE id = 1" : "NULL::bigint";
-        string sql = $"SELECT {EventRows.Columns}, ({mark}) FROM {EventRows.From(Q)} WHERE e.global_seq >= {parameters.Add(from)} AND e.global_seq < {parameters.Add(end)} AND ({predicate(parameters)}) ORDER BY e.global_seq LIMIT {parameters.Add(limit)}";
-        var page = new List<StoredEvent>(Math.Min(limit, 64));
-        long mark0 = end;
+        string sql = $"SELECT {EventRows.Columns}, ({mark}) FROM {Q}.events e WHERE {where(parameters, from, end)} ORDER BY e.global_seq LIMIT {parameters.Add(limit)}";
+        var rows = new List<EventRow>(Math.Min(limit, 64));
         using NpgsqlConnection connection = DataSource.OpenConnection();
         using var command = new NpgsqlCommand(sql, connection);
         parameters.AddTo(command);
-        using NpgsqlDataReader reader = command.ExecuteReader();
-        while (reader.Read())
+        long mark0;
+        using (NpgsqlDataReader reader = command.ExecuteReader())
         {
-            page.Add(EventRows.Read(reader));
-            mark0 = highWater ? reader.GetInt64(EventRows.Count) : end;
+            mark0 = EventRows.ReadAll(reader, rows, extra: highWater, none: end);
         }
 
-        return (page, mark0);
+        return (Names.Resolve(connection, rows), mark0);
+    }
+
+    /// <summary>Runs <paramref name="command"/> (selecting <see cref="EventRows.Columns"/>) and resolves its rows on the command's connection.</summary>
+    private List<StoredEvent> Run(NpgsqlCommand command)
+    {
+        var rows = new List<EventRow>();
+        using (NpgsqlDataReader reader = command.ExecuteReader())
+        {
+            EventRows.ReadAll(reader, rows);
+        }
+
+        return Names.Resolve(command.Connection!, rows);
     }
 }

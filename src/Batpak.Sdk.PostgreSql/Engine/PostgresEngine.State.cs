@@ -1,5 +1,5 @@
 // The state every part of PostgresEngine shares: the schema's quoted name, the two data sources, the chain key,
-// the store row's identity, the writer and the commit listener. Set once at open (PostgresEngine.Open.cs); read by
+// the store row's identity, the name cache, the writer and the commit listener. Set once at open (PostgresEngine.Open.cs); read by
 // every PostgresEngine.*.cs file.
 using Batpak.Engine;
 using Batpak.PostgreSql.Writer;
@@ -24,6 +24,7 @@ internal sealed partial class PostgresEngine
         ChainKey = batpakOptions.ChainKey;
         Notifier = notifier;
         Time = time;
+        Names = new NameCache(options.Schema, Q);
     }
 
     /// <summary>The schema's name, as configured.</summary>
@@ -52,6 +53,9 @@ internal sealed partial class PostgresEngine
 
     /// <summary>Signalled after every commit this instance makes or hears of.</summary>
     internal CommitNotifier Notifier { get; }
+
+    /// <summary>Entity and scope names by id, for the reads.</summary>
+    internal NameCache Names { get; }
 
     /// <summary>The clock for event timestamps.</summary>
     internal TimeProvider Time { get; }

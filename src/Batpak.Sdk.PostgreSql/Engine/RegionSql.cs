@@ -1,5 +1,5 @@
 // Region -> SQL: one translator for Read, ReadRegionFrom and DeliverCommitted, so every region filter is applied by
-// the server on an index (docs/POSTGRESQL.md lists which). Used by PostgresEngine.Reads.cs only.
+// the server on an index (docs/POSTGRESQL.md lists which), and a page's range is stated so the generic plan uses it. Used by PostgresEngine.Reads.cs only.
 using Npgsql;
 
 namespace Batpak.PostgreSql.Engine;
@@ -85,6 +85,28 @@ internal static class RegionSql
         }
 
         return parts.Count == 0 ? "TRUE" : string.Join(" AND ", parts);
+    }
+
+    /// <summary>
+    /// The WHERE clause of a page of <paramref name="region"/>: <paramref name="from"/> &lt;= global_seq &lt;
+    /// <paramref name="end"/> and the region's filters. With a scope or kind filter, the range is also stated as a
+    /// row comparison on that filter's (column, global_seq) index: the planner's generic plan (prepared statements)
+    /// estimates a parameter range as narrow and would otherwise walk the primary key in order, filtering out every
+    /// other scope's rows, where the index reads only the rows it returns.
+    /// </summary>
+    public static string Where(Region region, SqlParameters parameters, string q, long from, long end)
+    {
+        string f = parameters.Add(from);
+        string t = parameters.Add(end);
+        (string Column, string Value)? lead = region.Entity is not null || region.EntityPrefix is not null ? null
+            : region.Scope is { } scope ? ("e.scope_id", $"(SELECT scope_id FROM {q}.scopes WHERE name = {parameters.Add(scope)})")
+            : region.Kinds.Mode == KindFilterMode.Exact ? ("e.kind", parameters.Add((int)region.Kinds.Value))
+            : region.Kinds.Mode == KindFilterMode.Category ? ("(e.kind >> 12)", parameters.Add((int)region.Kinds.Value))
+            : null;
+        string range = lead is not { } l
+            ? $"e.global_seq >= {f} AND e.global_seq < {t}"
+            : $"{l.Column} = {l.Value} AND ({l.Column}, e.global_seq) >= ({l.Value}, {f}) AND ({l.Column}, e.global_seq) < ({l.Value}, {t})";
+        return $"{range} AND ({Predicate(region, parameters, q)})";
     }
 
     /// <summary>The exclusive end of <paramref name="region"/>'s global range, bounded by <paramref name="next"/> (the high-water mark).</summary>
