@@ -75,10 +75,35 @@ internal sealed partial class PostgresEngine
     /// <inheritdoc />
     public (List<StoredEvent> Events, long Next) ReadRegionFrom(Region region, long from, int maxCount)
     {
-        long end = RegionSql.End(region, NextGlobalSequence);
+        ThrowIfDisposed();
         long start = Math.Max(from, region.FromGlobalSequence);
-        List<StoredEvent> events = start < end ? Page(region, start, end, maxCount) : [];
-        long next = events.Count == maxCount ? events[^1].Header.GlobalSequence + 1 : Math.Max(from, end);
+        long regionEnd = RegionSql.End(region, long.MaxValue);
+        var parameters = new SqlParameters();
+
+        // One statement, so one snapshot and one round trip: the high-water mark (always one row, even when no event
+        // matches) and the page below it.
+        string sql = $"SELECT p.*, m.next_global FROM (SELECT next_global FROM {Q}.store WHERE id = 1) m LEFT JOIN LATERAL (SELECT {EventRows.Columns} FROM {Q}.events e WHERE {RegionSql.Where(region, parameters, Q, start, regionEnd)} AND e.global_seq < m.next_global ORDER BY e.global_seq LIMIT {parameters.Add(maxCount)}) p ON TRUE";
+        var rows = new List<EventRow>(Math.Min(maxCount, 64));
+        long highWater = start;
+        using NpgsqlConnection connection = DataSource.OpenConnection();
+        using (var command = new NpgsqlCommand(sql, connection))
+        {
+            parameters.AddTo(command);
+            using NpgsqlDataReader reader = command.ExecuteReader();
+            var hash = new byte[EventHash.Size];
+            while (reader.Read())
+            {
+                highWater = reader.GetInt64(EventRows.Count);
+                if (!reader.IsDBNull(0))
+                {
+                    rows.Add(EventRows.Read(reader, hash));
+                }
+            }
+        }
+
+        List<StoredEvent> events = Names.Resolve(connection, rows);
+        long end = Math.Min(regionEnd, highWater);
+        long next = maxCount > 0 && events.Count == maxCount ? events[^1].Header.GlobalSequence + 1 : Math.Max(from, end);
         return (events, next);
     }
 
@@ -191,9 +216,6 @@ internal sealed partial class PostgresEngine
 
         return (Names.Resolve(connection, rows, entity), entityLast);
     }
-
-    private List<StoredEvent> Page(Region region, long from, long end, int limit) =>
-        Query(Predicate(region), from, end, limit, highWater: false).Page;
 
     /// <summary>
     /// Up to <paramref name="limit"/> events with <paramref name="from"/> &lt;= global_seq &lt; <paramref name="end"/>
