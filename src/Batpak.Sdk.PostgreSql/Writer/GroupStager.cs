@@ -23,6 +23,12 @@ internal sealed class GroupSnapshot
     /// <summary>Stored last sequence and hash of the group's entities that exist.</summary>
     public Dictionary<string, (long Sequence, EventHash Hash)> Entities { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The <c>entity_id</c> of each of the group's entities that exists.</summary>
+    public Dictionary<string, long> EntityIds { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The <c>scope_id</c> of the group's scopes that exist and the writer did not know.</summary>
+    public Dictionary<string, int> ScopeIds { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Stored idempotency keys the group uses.</summary>
     public Dictionary<string, IdempotencyRecord> Keys { get; } = new(StringComparer.Ordinal);
 

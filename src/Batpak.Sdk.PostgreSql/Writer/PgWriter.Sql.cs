@@ -1,6 +1,7 @@
 // The statements of one group: read the sequencer row (locking it) and the state the group's checks need, stage,
 // insert every event with one unnest statement, update entities, keys and the store row, notify, commit; and the
-// resolution of a commit whose connection broke. Part of PgWriter; runs on the leader thread only.
+// resolution of a commit whose connection broke. A group first tries the one-round-trip path (PgWriter.FastPath.cs).
+// Part of PgWriter; runs on the leader thread only.
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Batpak.Storage;
@@ -17,7 +18,16 @@ internal sealed partial class PgWriter
         // COMMIT ride in the batches (no NpgsqlTransaction, which would add a round trip); after any failure the
         // connection is dropped, which also ends a transaction left open.
         NpgsqlConnection connection = EnsureConnection();
+        if (TryCommitFast(connection, group))
+        {
+            return;
+        }
+
         GroupSnapshot snapshot = ReadUnderLock(connection, group);
+        if (snapshot.NextGlobal != _cachedNext)
+        {
+            ForgetHeads(); // another instance committed since this one did: what it cached may be stale
+        }
         _stager.Begin(snapshot);
         for (int i = 0; i < group.Count; i++)
         {
@@ -29,6 +39,10 @@ internal sealed partial class PgWriter
         {
             using var rollback = new NpgsqlCommand("ROLLBACK", connection); // only repeats and refusals: nothing to write
             rollback.ExecuteNonQuery();
+            _cachedNext = snapshot.NextGlobal;
+            RememberHeads(snapshot, staged: false);
+            _cachedClock = (snapshot.WallMilliseconds, snapshot.Counter);
+            _cachedChain = (snapshot.ChainFolded, snapshot.ChainDigest);
             return;
         }
 
@@ -49,8 +63,17 @@ internal sealed partial class PgWriter
             ResolveInDoubt(rows, ex); // returns only when the group is committed
         }
 
+        Committed(open, folded, digest);
+        RememberHeads(snapshot, staged: true);
+    }
+
+    /// <summary>Bookkeeping after either path committed the staged group.</summary>
+    private void Committed(List<EventHash>? open, long folded, EventHash digest)
+    {
         Interlocked.Increment(ref _groups);
         _cachedNext = _stager.NextGlobal;
+        _cachedClock = _stager.Clock;
+        _cachedChain = (folded, digest);
         _openBlock = open;
         _openBlockStart = open is null ? -1 : folded;
         _notifier.Signal();
@@ -85,7 +108,7 @@ internal sealed partial class PgWriter
         using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT next_global, hlc_wall_ms, hlc_counter, chain_folded, chain_digest FROM {_q}.store WHERE id = 1 FOR UPDATE"));
-        batch.BatchCommands.Add(Command($"SELECT name, last_seq, last_hash FROM {_q}.entities WHERE name = ANY($1)", (object)names.ToArray()));
+        batch.BatchCommands.Add(Command($"SELECT name, last_seq, last_hash, entity_id FROM {_q}.entities WHERE name = ANY($1)", (object)names.ToArray()));
         if (keys.Count > 0)
         {
             batch.BatchCommands.Add(Command($"SELECT i.key, i.fingerprint, n.name, i.kind, i.event_id, i.global_seq, i.entity_seq, i.hash FROM {_q}.idempotency i JOIN {_q}.entities n ON n.entity_id = i.entity_id WHERE i.key = ANY($1)", (object)keys.ToArray()));
@@ -94,6 +117,12 @@ internal sealed partial class PgWriter
         if (causes.Count > 0)
         {
             batch.BatchCommands.Add(Command($"SELECT event_id, depth, correlation_id FROM {_q}.events WHERE event_id = ANY($1)", (object)causes.ToArray()));
+        }
+
+        string[] unknownScopes = [.. group.SelectMany(static c => c.Events).Select(static e => e.Coordinate.Scope).Where(s => !_scopeIds.ContainsKey(s)).Distinct(StringComparer.Ordinal)];
+        if (unknownScopes.Length > 0)
+        {
+            batch.BatchCommands.Add(Command($"SELECT name, scope_id FROM {_q}.scopes WHERE name = ANY($1)", (object)unknownScopes));
         }
 
         var snapshot = new GroupSnapshot();
@@ -112,6 +141,7 @@ internal sealed partial class PgWriter
         while (reader.Read())
         {
             snapshot.Entities[reader.GetString(0)] = (reader.GetInt64(1), EventHash.FromBytes(reader.GetFieldValue<byte[]>(2)));
+            snapshot.EntityIds[reader.GetString(0)] = reader.GetInt64(3);
         }
 
         if (keys.Count > 0)
@@ -132,6 +162,15 @@ internal sealed partial class PgWriter
                 var id = EventId.FromGuid(reader.GetGuid(0));
                 EventId correlation = reader.IsDBNull(2) ? id : EventId.FromGuid(reader.GetGuid(2));
                 snapshot.Causes[id] = (unchecked((uint)reader.GetInt32(1)), correlation);
+            }
+        }
+
+        if (unknownScopes.Length > 0)
+        {
+            reader.NextResult();
+            while (reader.Read())
+            {
+                snapshot.ScopeIds[reader.GetString(0)] = reader.GetInt32(1);
             }
         }
 
@@ -194,51 +233,13 @@ internal sealed partial class PgWriter
     private void WriteAndCommit(NpgsqlConnection connection, List<StagedRow> rows, long folded, EventHash digest, bool durable)
     {
         int n = rows.Count;
-        var g = new long[n];
-        var ids = new Guid[n];
-        var entities = new string[n];
-        var entitySeqs = new long[n];
-        var scopes = new string[n];
-        var kinds = new int[n];
-        var flags = new int[n];
-        var timestamps = new long[n];
-        var walls = new long[n];
-        var counters = new int[n];
-        var depths = new int[n];
-        var correlations = new Guid?[n];
-        var causations = new Guid?[n];
-        var prevs = new byte[n][];
-        var hashes = new byte[n][];
-        var keys = new string?[n];
-        var bypasses = new string?[n];
-        var payloads = new byte[n][];
+        var c = new GroupColumns(rows);
         var newScopes = new List<string>();
-        int keyed = 0;
-        for (int i = 0; i < n; i++)
+        foreach (string scope in c.Scopes)
         {
-            ref readonly FrameFormat.FrameFields f = ref CollectionsMarshal.AsSpan(rows)[i].Fields;
-            g[i] = f.GlobalSequence;
-            ids[i] = f.EventId.ToGuid();
-            entities[i] = f.Entity;
-            entitySeqs[i] = f.EntitySequence;
-            scopes[i] = f.Scope;
-            kinds[i] = f.Kind;
-            flags[i] = f.Flags;
-            timestamps[i] = f.TimestampMicroseconds;
-            walls[i] = f.WallMilliseconds;
-            counters[i] = unchecked((int)f.Counter);
-            depths[i] = unchecked((int)f.Depth);
-            correlations[i] = f.CorrelationId == f.EventId ? null : f.CorrelationId.ToGuid();
-            causations[i] = f.CausationId.IsEmpty ? null : f.CausationId.ToGuid();
-            prevs[i] = f.PrevHash.ToArray();
-            hashes[i] = f.Hash.ToArray();
-            keys[i] = f.IdempotencyKey;
-            bypasses[i] = f.BypassReason;
-            payloads[i] = Bytes(rows[i].Payload);
-            keyed += f.IdempotencyKey is null ? 0 : 1;
-            if (!_knownScopes.Contains(f.Scope) && !newScopes.Contains(f.Scope))
+            if (!_knownScopes.Contains(scope) && !newScopes.Contains(scope))
             {
-                newScopes.Add(f.Scope);
+                newScopes.Add(scope);
             }
         }
 
@@ -270,22 +271,22 @@ internal sealed partial class PgWriter
             LEFT JOIN {_q}.entities n ON n.name = u.en
             LEFT JOIN {_q}.scopes s ON s.name = u.sc
             """,
-            g, ids, entities, entitySeqs, scopes, kinds, flags, timestamps, walls, counters, depths,
-            Typed(correlations, NpgsqlDbType.Uuid), Typed(causations, NpgsqlDbType.Uuid), prevs, hashes,
-            Typed(keys, NpgsqlDbType.Text), Typed(bypasses, NpgsqlDbType.Text), payloads));
-        if (keyed > 0)
+            c.Global, c.Ids, c.Entities, c.EntitySequences, c.Scopes, c.Kinds, c.Flags, c.Timestamps, c.Walls, c.Counters, c.Depths,
+            Typed(c.Correlations, NpgsqlDbType.Uuid), Typed(c.Causations, NpgsqlDbType.Uuid), c.PrevHashes, c.Hashes,
+            Typed(c.Keys, NpgsqlDbType.Text), Typed(c.Bypasses, NpgsqlDbType.Text), c.Payloads));
+        if (c.Keyed > 0)
         {
-            var keyRows = Enumerable.Range(0, n).Where(i => keys[i] is not null).ToArray();
+            var keyRows = Enumerable.Range(0, n).Where(i => c.Keys[i] is not null).ToArray();
             batch.BatchCommands.Add(Command(
                 $"INSERT INTO {_q}.idempotency (key, fingerprint, entity_id, kind, event_id, global_seq, entity_seq, hash) SELECT u.key, u.fp, n.entity_id, u.k, u.id, u.g, u.es, u.h FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::uuid[], $6::bigint[], $7::bigint[], $8::bytea[]) AS u(key, fp, en, k, id, g, es, h) LEFT JOIN {_q}.entities n ON n.name = u.en",
-                keyRows.Select(i => keys[i]!).ToArray(),
+                keyRows.Select(i => c.Keys[i]!).ToArray(),
                 keyRows.Select(i => unchecked((long)rows[i].Fingerprint)).ToArray(),
-                keyRows.Select(i => entities[i]).ToArray(),
-                keyRows.Select(i => kinds[i]).ToArray(),
-                keyRows.Select(i => ids[i]).ToArray(),
-                keyRows.Select(i => g[i]).ToArray(),
-                keyRows.Select(i => entitySeqs[i]).ToArray(),
-                keyRows.Select(i => hashes[i]).ToArray()));
+                keyRows.Select(i => c.Entities[i]).ToArray(),
+                keyRows.Select(i => c.Kinds[i]).ToArray(),
+                keyRows.Select(i => c.Ids[i]).ToArray(),
+                keyRows.Select(i => c.Global[i]).ToArray(),
+                keyRows.Select(i => c.EntitySequences[i]).ToArray(),
+                keyRows.Select(i => c.Hashes[i]).ToArray()));
         }
 
         (long wall, uint counter) = _stager.Clock;
@@ -338,11 +339,6 @@ internal sealed partial class PgWriter
             throw new StoreConnectionException($"The connection to schema \"{_schema}\" broke during the commit of {rows.Count} event(s); the server confirms nothing of it was stored: {cause.Message}", cause);
         }
     }
-
-    private static byte[] Bytes(ReadOnlyMemory<byte> payload) =>
-        MemoryMarshal.TryGetArray(payload, out ArraySegment<byte> segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : payload.ToArray();
 
     private static NpgsqlParameter Typed(object values, NpgsqlDbType element) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | element };
 

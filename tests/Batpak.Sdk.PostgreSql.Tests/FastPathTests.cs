@@ -1,0 +1,91 @@
+// The writer's last-writer fast path (one round trip from cached heads): it is taken once an instance knows the
+// entities it appends to, it gives the same events, receipts and chain as the two-round-trip path, and it is left,
+// with nothing of the attempt stored, whenever another instance committed in between.
+namespace Batpak.PostgreSql.Tests;
+
+public sealed class FastPathTests : IDisposable
+{
+    private readonly string _schema = PgServer.NewSchema();
+    private readonly List<PostgresEventStore> _stores = [];
+
+    private PostgresEventStore Open()
+    {
+        PostgresEventStore store = PostgresEventStore.Open(TestStores.Options(_schema));
+        _stores.Add(store);
+        return store;
+    }
+
+    [SkippableFact]
+    public void SteadyAppends_ToKnownEntities_TakeTheFastPath_AndKeepEveryChainAndTheLogValid()
+    {
+        PgServer.Require();
+        PostgresEventStore store = Open();
+        for (int round = 0; round < 30; round++)
+        {
+            store.AppendBatch(Enumerable.Range(0, 40).Select(i => new EventData(TestData.Entity($"f:{i % 7}"), TestData.Created, TestData.Payload((round * 40) + i))).ToArray());
+        }
+
+        Assert.True(store.Engine.Writer.FastGroupCount >= 25, $"fast groups: {store.Engine.Writer.FastGroupCount} of {store.Engine.Writer.GroupCount}");
+        Assert.Equal(1_200, store.Read(Region.All).Count());
+        Assert.Equal(Enumerable.Range(0, 1_200).Select(i => (long)i), store.Read(Region.All).Select(e => e.Header.GlobalSequence));
+        for (int e = 0; e < 7; e++)
+        {
+            List<StoredEvent> stream = [.. store.Stream($"f:{e}")];
+            Assert.Equal(Enumerable.Range(0, stream.Count).Select(i => (long)i), stream.Select(s => s.Header.Position.Sequence));
+            Assert.True(store.Verify($"f:{e}").IsValid);
+        }
+
+        Assert.True(store.VerifyAll(store.GetHead()).IsValid);
+        using PostgresEventStore other = PostgresEventStore.Open(TestStores.Options(_schema));
+        Assert.True(other.VerifyAll().IsValid); // and as a fresh instance reads it
+    }
+
+    [SkippableFact]
+    public void AnotherInstancesCommit_BetweenTwoGroups_SendsTheNextGroupDownTheReadingPath_WithTheStoredHeadsAndNothingOfTheAttemptStored()
+    {
+        PgServer.Require();
+        PostgresEventStore a = Open();
+        PostgresEventStore b = Open();
+        Coordinate x = TestData.Entity("x:1");
+        a.Append(x, TestData.Created, TestData.Payload(0)); // a creates x (reading path)
+        a.Append(x, TestData.Created, TestData.Payload(1)); // a learns x's id (reading path)
+        a.Append(x, TestData.Created, TestData.Payload(2)); // a knows x: fast
+        long fastBefore = a.Engine.Writer.FastGroupCount;
+        Assert.True(fastBefore >= 1, "a's third append took the fast path");
+
+        AppendReceipt fromB = b.Append(x, TestData.Created, TestData.Payload(3));
+        Assert.Equal(3, fromB.EntitySequence);
+
+        // a's cache says x ends at 2: the attempt would be sequence 3 again; the guard sees b's commit.
+        AppendReceipt next = a.Append(x, TestData.Created, TestData.Payload(4));
+        Assert.Equal(4, next.EntitySequence);
+        Assert.Equal(4, next.GlobalSequence);
+        Assert.Equal(fastBefore, a.Engine.Writer.FastGroupCount);
+
+        // a's stale cache would refuse this CAS (it thinks x ends at 2) and accept the next one: both are decided
+        // on the stored state instead.
+        b.Append(x, TestData.Created, TestData.Payload(5));
+        AppendReceipt cas = a.Append(x, TestData.Created, TestData.Payload(6), new AppendOptions { ExpectedSequence = 5 });
+        Assert.Equal(6, cas.EntitySequence);
+        b.Append(x, TestData.Created, TestData.Payload(7));
+        Assert.Throws<SequenceMismatchException>(() => a.Append(x, TestData.Created, TestData.Payload(8), new AppendOptions { ExpectedSequence = 6 }));
+
+        List<StoredEvent> stream = [.. a.Stream(x.Entity)];
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => (long)i), stream.Select(e => e.Header.Position.Sequence));
+        Assert.Equal(Enumerable.Range(0, 8).Select(TestData.Payload), stream.Select(e => e.Payload.ToArray()));
+        Assert.Equal(8, a.GetStats().EventCount);
+        Assert.True(a.Verify(x.Entity).IsValid);
+        Assert.True(b.VerifyAll(b.GetHead()).IsValid);
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => (long)i), b.Read(Region.All).Select(e => e.Header.GlobalSequence));
+    }
+
+    public void Dispose()
+    {
+        foreach (PostgresEventStore store in _stores)
+        {
+            store.Dispose();
+        }
+
+        TestStores.DropSchema(_schema);
+    }
+}
