@@ -5,6 +5,8 @@ using System.Diagnostics.CodeAnalysis;
 using Batpak.Engine;
 using Batpak.PostgreSql.Engine;
 using Batpak.PostgreSql.Schema;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Batpak.PostgreSql;
 
@@ -37,18 +39,28 @@ public sealed class PostgresEventStore : IEventStore
     /// ignored. Default: <c>new BatpakOptions()</c>.
     /// </param>
     /// <param name="timeProvider">The clock for event timestamps; default <see cref="TimeProvider.System"/>.</param>
+    /// <param name="loggerFactory">Where the engine logs (category <c>Batpak.PostgreSql</c>: open, writer and listener connection loss, commits in doubt); default none.</param>
     /// <exception cref="StoreConnectionException">The server cannot be reached (the message names host, port, database and schema).</exception>
     /// <exception cref="PostgresSchemaException">The schema is newer than this library, or incomplete under VerifyOnly.</exception>
     /// <exception cref="ChainKeyMismatchException">The store was created with another chain key (or without one).</exception>
-    public static PostgresEventStore Open(PostgresStoreOptions options, BatpakOptions? batpakOptions = null, TimeProvider? timeProvider = null) =>
-        OpenAsync(options, batpakOptions, timeProvider, CancellationToken.None).GetAwaiter().GetResult();
+    public static PostgresEventStore Open(PostgresStoreOptions options, BatpakOptions? batpakOptions = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null) =>
+        OpenAsync(options, batpakOptions, timeProvider, loggerFactory, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Opens the store asynchronously; see <see cref="Open"/>.</summary>
     /// <param name="options">Server, schema and engine settings.</param>
     /// <param name="batpakOptions">The engine-neutral settings (see <see cref="Open"/>); null for the defaults.</param>
     /// <param name="timeProvider">The clock for event timestamps; null for <see cref="TimeProvider.System"/>.</param>
     /// <param name="cancellationToken">Cancels connecting and migrating.</param>
-    public static async Task<PostgresEventStore> OpenAsync(PostgresStoreOptions options, BatpakOptions? batpakOptions, TimeProvider? timeProvider, CancellationToken cancellationToken)
+    public static Task<PostgresEventStore> OpenAsync(PostgresStoreOptions options, BatpakOptions? batpakOptions, TimeProvider? timeProvider, CancellationToken cancellationToken) =>
+        OpenAsync(options, batpakOptions, timeProvider, null, cancellationToken);
+
+    /// <summary>Opens the store asynchronously, logging to <paramref name="loggerFactory"/>; see <see cref="Open"/>.</summary>
+    /// <param name="options">Server, schema and engine settings.</param>
+    /// <param name="batpakOptions">The engine-neutral settings (see <see cref="Open"/>); null for the defaults.</param>
+    /// <param name="timeProvider">The clock for event timestamps; null for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="loggerFactory">Where the engine logs (see <see cref="Open"/>); null for none.</param>
+    /// <param name="cancellationToken">Cancels connecting and migrating.</param>
+    public static async Task<PostgresEventStore> OpenAsync(PostgresStoreOptions options, BatpakOptions? batpakOptions, TimeProvider? timeProvider, ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         PostgresStoreOptions settings = options.Clone();
@@ -56,7 +68,7 @@ public sealed class PostgresEventStore : IEventStore
         BatpakOptions neutral = (batpakOptions ?? new BatpakOptions()).Clone();
         ThrowIfInvalid(neutral);
         var notifier = new CommitNotifier();
-        PostgresEngine engine = await PostgresEngine.OpenAsync(settings, neutral, notifier, timeProvider ?? TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        PostgresEngine engine = await PostgresEngine.OpenAsync(settings, neutral, notifier, timeProvider ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, cancellationToken).ConfigureAwait(false);
         return new PostgresEventStore(engine, neutral, notifier);
     }
 

@@ -42,7 +42,8 @@ public static class PostgresBatpakBuilderExtensions
         services.TryAddSingleton(static sp => PostgresEventStore.Open(
             sp.GetRequiredService<IOptions<PostgresStoreOptions>>().Value,
             sp.GetRequiredService<IOptions<BatpakOptions>>().Value,
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         services.Replace(ServiceDescriptor.Singleton<IEventStore>(static sp => sp.GetRequiredService<PostgresEventStore>()));
         services.Replace(ServiceDescriptor.Singleton<EventStore>(static _ => throw new InvalidOperationException(
             "This application's store is PostgreSQL (UsePostgreSql): resolve IEventStore or PostgresEventStore. The embedded EventStore (and ProjectionCacheMode.Disk, which lives in its data directory) is not available.")));

@@ -3,6 +3,7 @@
 // CommitNotifier; StoreCore's dispatcher and cursors then read by position. Owned by PostgresEngine.
 using System.Net.Sockets;
 using Batpak.Engine;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Batpak.PostgreSql.Engine;
@@ -19,11 +20,16 @@ internal sealed class CommitListener : IDisposable
     private readonly Task _loop;
     private long _lastSeen = -1;
 
-    public CommitListener(NpgsqlDataSource dataSource, string channel, string quotedSchema, TimeSpan poll, CommitNotifier notifier)
+    private readonly ILogger _logger;
+    private readonly string _schema;
+
+    public CommitListener(NpgsqlDataSource dataSource, string channel, string schema, TimeSpan poll, CommitNotifier notifier, ILogger logger)
     {
+        _logger = logger;
+        _schema = schema;
         _dataSource = dataSource;
         _channel = channel;
-        _q = quotedSchema;
+        _q = Schema.SchemaName.Quote(schema);
         _poll = poll;
         _notifier = notifier;
         _loop = Task.Run(LoopAsync);
@@ -45,6 +51,7 @@ internal sealed class CommitListener : IDisposable
                         await listen.ExecuteNonQueryAsync(token).ConfigureAwait(false);
                     }
 
+                    PgLog.ListenerListening(_logger, _schema, _channel);
                     await PollAsync(connection, token).ConfigureAwait(false); // catch up on what came before LISTEN
                     while (!token.IsCancellationRequested)
                     {
@@ -62,6 +69,7 @@ internal sealed class CommitListener : IDisposable
             catch (Exception ex) when (ex is NpgsqlException or IOException or SocketException or TimeoutException or InvalidOperationException)
             {
                 // The server went away: wait one poll interval, reconnect, and signal once reconnected.
+                PgLog.ListenerLost(_logger, _schema, _poll, ex);
                 try
                 {
                     await Task.Delay(_poll, token).ConfigureAwait(false);

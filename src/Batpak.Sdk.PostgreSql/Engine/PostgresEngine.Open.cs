@@ -5,6 +5,7 @@ using Batpak.Engine;
 using Batpak.PostgreSql.Schema;
 using Batpak.PostgreSql.Writer;
 using Batpak.Storage;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Batpak.PostgreSql.Engine;
@@ -12,7 +13,7 @@ namespace Batpak.PostgreSql.Engine;
 internal sealed partial class PostgresEngine
 {
     /// <summary>Opens (creating or migrating per <see cref="PostgresStoreOptions.SchemaMode"/>) the store in <paramref name="options"/>' schema.</summary>
-    public static async Task<PostgresEngine> OpenAsync(PostgresStoreOptions options, BatpakOptions batpakOptions, CommitNotifier notifier, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<PostgresEngine> OpenAsync(PostgresStoreOptions options, BatpakOptions batpakOptions, CommitNotifier notifier, TimeProvider time, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         NpgsqlConnectionStringBuilder builder = ConnectionSettings(options);
         NpgsqlDataSource dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
@@ -21,8 +22,10 @@ internal sealed partial class PostgresEngine
         {
             var engine = new PostgresEngine(options, batpakOptions, dataSource, sessions, notifier, time);
             await engine.PrepareSchemaAsync(cancellationToken).ConfigureAwait(false);
-            engine._writer = new PgWriter(sessions, options, batpakOptions, time, notifier, engine.StoreId);
-            engine._listener = new CommitListener(sessions, engine._writer.Channel, engine.Q, options.PollInterval, notifier);
+            ILogger logger = loggerFactory.CreateLogger(PgLog.Category);
+            engine._writer = new PgWriter(sessions, options, batpakOptions, time, notifier, engine.StoreId, logger);
+            engine._listener = new CommitListener(sessions, engine._writer.Channel, options.Schema, options.PollInterval, notifier, logger);
+            PgLog.Opened(logger, options.Schema, Schema.Migrations.LatestVersion, engine.StoreId, engine.NextGlobalSequence);
             return engine;
         }
         catch (Exception ex)

@@ -331,9 +331,11 @@ internal sealed partial class PgWriter
         }
         catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException)
         {
+            Engine.PgLog.CommitInDoubt(_logger, _schema, rows.Count, "the server could not be asked, the outcome is unknown", cause);
             throw new AppendOutcomeUnknownException([.. rows.Select(static r => r.Fields.EventId)], cause);
         }
 
+        Engine.PgLog.CommitInDoubt(_logger, _schema, rows.Count, stored ? "the group is stored" : "nothing of the group is stored", cause);
         if (!stored)
         {
             throw new StoreConnectionException($"The connection to schema \"{_schema}\" broke during the commit of {rows.Count} event(s); the server confirms nothing of it was stored: {cause.Message}", cause);

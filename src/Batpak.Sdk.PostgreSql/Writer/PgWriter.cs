@@ -6,6 +6,7 @@ using System.Data;
 using System.Globalization;
 using System.Net.Sockets;
 using Batpak.Engine;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Batpak.PostgreSql.Writer;
@@ -37,8 +38,11 @@ internal sealed partial class PgWriter : IDisposable
     private long _openBlockStart = -1;
     private long _cachedNext = -1;
 
-    public PgWriter(NpgsqlDataSource dataSource, PostgresStoreOptions options, BatpakOptions batpakOptions, TimeProvider time, CommitNotifier notifier, int storeId)
+    private readonly ILogger _logger;
+
+    public PgWriter(NpgsqlDataSource dataSource, PostgresStoreOptions options, BatpakOptions batpakOptions, TimeProvider time, CommitNotifier notifier, int storeId, ILogger logger)
     {
+        _logger = logger;
         _dataSource = dataSource;
         _options = options;
         _schema = options.Schema;
@@ -179,6 +183,10 @@ internal sealed partial class PgWriter : IDisposable
         {
             DropConnection();
             groupFailure = Classify(ex, group);
+            if (groupFailure is StoreConnectionException or AppendOutcomeUnknownException)
+            {
+                Engine.PgLog.WriterFailed(_logger, _schema, group.Sum(static c => c.Events.Length), groupFailure);
+            }
         }
 
         foreach (PgCommand command in group)
