@@ -79,6 +79,31 @@ public sealed class FastPathTests : IDisposable
         Assert.Equal(Enumerable.Range(0, 8).Select(i => (long)i), b.Read(Region.All).Select(e => e.Header.GlobalSequence));
     }
 
+    [SkippableFact]
+    public void AGroupRefusedAfterAnotherInstancesCommit_ThenABlockCompletingFastGroup_FoldsTheGlobalChainFromTheStoredBlock()
+    {
+        PgServer.Require();
+        PostgresEventStore a = Open();
+        PostgresEventStore b = Open();
+        Coordinate x = TestData.Entity("x:1");
+        a.AppendBatch(Enumerable.Range(0, 1_030).Select(i => new EventData(x, TestData.Created, TestData.Payload(i))).ToArray()); // folds block 0
+        a.Append(x, TestData.Created, TestData.Payload(1_030)); // a now holds the open block (1,024 to 1,030)
+        for (int i = 0; i < 5; i++)
+        {
+            b.Append(TestData.Entity("y:1"), TestData.Created, TestData.Payload(i)); // the open block grows behind a's back
+        }
+
+        // Refused on the stored state, so nothing is written: a's view of the store is the stored one again, except
+        // the open block it holds, which b's events made stale.
+        Assert.Throws<SequenceMismatchException>(() => a.Append(x, TestData.Created, TestData.Payload(-1), new AppendOptions { ExpectedSequence = 0 }));
+        a.AppendBatch(Enumerable.Range(0, 1_100).Select(i => new EventData(x, TestData.Created, TestData.Payload(2_000 + i))).ToArray()); // completes block 1
+
+        Assert.Equal(1_036 + 1_100, a.GetStats().EventCount);
+        Assert.True(a.VerifyAll(a.GetHead()).IsValid, a.VerifyAll(a.GetHead()).Failure);
+        using PostgresEventStore fresh = PostgresEventStore.Open(TestStores.Options(_schema));
+        Assert.True(fresh.VerifyAll(fresh.GetHead()).IsValid);
+    }
+
     public void Dispose()
     {
         foreach (PostgresEventStore store in _stores)

@@ -87,8 +87,7 @@ internal sealed partial class PgWriter
 
         if (!stored)
         {
-            ForgetHeads(); // another instance committed: the two-round-trip path reads the stored state
-            _cachedNext = -1;
+            ForgetCachedState(); // another instance committed: the two-round-trip path reads the stored state
             ResetOutcomes(group);
             return false;
         }
@@ -195,7 +194,14 @@ internal sealed partial class PgWriter
         }
     }
 
-    private void ForgetHeads() => _heads.Clear();
+    /// <summary>Drops what is cached as of <see cref="_cachedNext"/> (the heads and the open block's hashes): another instance committed after it.</summary>
+    private void ForgetCachedState()
+    {
+        _heads.Clear();
+        _openBlock = null;
+        _openBlockStart = -1;
+        _cachedNext = -1;
+    }
 
     private static void ResetOutcomes(List<PgCommand> group)
     {

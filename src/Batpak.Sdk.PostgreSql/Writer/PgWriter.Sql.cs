@@ -26,7 +26,7 @@ internal sealed partial class PgWriter
         GroupSnapshot snapshot = ReadUnderLock(connection, group);
         if (snapshot.NextGlobal != _cachedNext)
         {
-            ForgetHeads(); // another instance committed since this one did: what it cached may be stale
+            ForgetCachedState(); // another instance committed since this one did: what it cached is stale
         }
         _stager.Begin(snapshot);
         for (int i = 0; i < group.Count; i++)

@@ -250,7 +250,7 @@ internal sealed partial class PgWriter : IDisposable
     {
         NpgsqlConnection? connection = _connection;
         _connection = null;
-        _cachedNext = -1; // another instance may commit before the next group
+        ForgetCachedState(); // another instance may commit before the next group
         try
         {
             connection?.Dispose();
