@@ -22,7 +22,7 @@ public sealed class ConnectionFailureTests : IDisposable
             if (s == stage && armed)
             {
                 armed = false;
-                Terminate(_store.Engine.Writer.BackendProcessId);
+                PgServer.Terminate(_store.Engine.Writer.BackendProcessId);
             }
         };
 
@@ -86,15 +86,6 @@ public sealed class ConnectionFailureTests : IDisposable
         Assert.Contains("LockTimeout", ex.Message, StringComparison.Ordinal);
         transaction.Rollback();
         Assert.Equal(0, _store.Append(TestData.Entity("l:1"), TestData.Created, TestData.Payload(2)).GlobalSequence);
-    }
-
-    private static void Terminate(int pid)
-    {
-        using var connection = new NpgsqlConnection(PgServer.ConnectionString);
-        connection.Open();
-        using var kill = new NpgsqlCommand("SELECT pg_terminate_backend($1, 5000)", connection); // waits until the backend is gone
-        kill.Parameters.Add(new NpgsqlParameter<int> { TypedValue = pid });
-        Assert.True((bool)kill.ExecuteScalar()!);
     }
 
     public void Dispose()

@@ -3,7 +3,6 @@
 // said). A capturing ILoggerFactory, no host.
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace Batpak.PostgreSql.Tests;
 
@@ -32,11 +31,7 @@ public sealed class LoggingTests : IDisposable
             if (stage == "before-write" && armed)
             {
                 armed = false;
-                using var connection = new NpgsqlConnection(PgServer.ConnectionString);
-                connection.Open();
-                using var kill = new NpgsqlCommand("SELECT pg_terminate_backend($1, 5000)", connection);
-                kill.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _store.Engine.Writer.BackendProcessId });
-                kill.ExecuteScalar();
+                PgServer.Terminate(_store.Engine.Writer.BackendProcessId);
             }
         };
 

@@ -64,6 +64,16 @@ public static class PgServer
         command.ExecuteNonQuery();
     }
 
+    /// <summary>Terminates the backend <paramref name="pid"/> and waits until it is gone.</summary>
+    public static void Terminate(int pid)
+    {
+        using var connection = new NpgsqlConnection(ConnectionString);
+        connection.Open();
+        using var kill = new NpgsqlCommand("SELECT pg_terminate_backend($1, 5000)", connection); // waits until the backend is gone
+        kill.Parameters.Add(new NpgsqlParameter<int> { TypedValue = pid });
+        Assert.True((bool)kill.ExecuteScalar()!);
+    }
+
     /// <summary>A schema name no other test uses.</summary>
     public static string NewSchema() => "c_" + Guid.NewGuid().ToString("N");
 

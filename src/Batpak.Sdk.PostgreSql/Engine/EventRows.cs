@@ -56,17 +56,25 @@ internal static class EventRows
         };
     }
 
-    /// <summary>Every row left in <paramref name="reader"/>, appended to <paramref name="rows"/>; returns the value of the extra int64 column after <see cref="Columns"/> in the last row when <paramref name="extra"/>, else <paramref name="none"/>.</summary>
+    /// <summary>
+    /// Every row left in <paramref name="reader"/>, appended to <paramref name="rows"/>, except a row whose event
+    /// columns are NULL (an outer join that matched no event); returns the value of the extra int64 column after
+    /// <see cref="Columns"/> in the last row when <paramref name="extra"/>, else <paramref name="none"/>.
+    /// </summary>
     public static long ReadAll(NpgsqlDataReader reader, List<EventRow> rows, bool extra = false, long none = -1)
     {
         var hash = new byte[EventHash.Size];
         long value = none;
         while (reader.Read())
         {
-            rows.Add(Read(reader, hash));
             if (extra)
             {
                 value = reader.GetInt64(Count);
+            }
+
+            if (!reader.IsDBNull(0))
+            {
+                rows.Add(Read(reader, hash));
             }
         }
 

@@ -21,11 +21,11 @@ internal sealed partial class PostgresEngine
         try
         {
             var engine = new PostgresEngine(options, batpakOptions, dataSource, sessions, notifier, time);
-            await engine.PrepareSchemaAsync(cancellationToken).ConfigureAwait(false);
+            long nextGlobal = await engine.PrepareSchemaAsync(cancellationToken).ConfigureAwait(false);
             ILogger logger = loggerFactory.CreateLogger(PgLog.Category);
             engine._writer = new PgWriter(sessions, options, batpakOptions, time, notifier, engine.StoreId, logger);
             engine._listener = new CommitListener(sessions, engine._writer.Channel, options.Schema, options.PollInterval, notifier, logger);
-            PgLog.Opened(logger, options.Schema, Schema.Migrations.LatestVersion, engine.StoreId, engine.NextGlobalSequence);
+            PgLog.Opened(logger, options.Schema, Schema.Migrations.LatestVersion, engine.StoreId, nextGlobal);
             return engine;
         }
         catch (Exception ex)
@@ -97,7 +97,8 @@ internal sealed partial class PostgresEngine
         return builder;
     }
 
-    private async Task PrepareSchemaAsync(CancellationToken cancellationToken)
+    /// <summary>Migrates or verifies the schema, checks the chain key and reads the store row's id; returns the high-water mark it read.</summary>
+    private async Task<long> PrepareSchemaAsync(CancellationToken cancellationToken)
     {
         NpgsqlConnection connection = await SessionSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -123,7 +124,8 @@ internal sealed partial class PostgresEngine
 
             StoreId = reader.GetInt32(0);
             long storedCheck = reader.GetInt64(1);
-            if (storedCheck != expectedCheck && reader.GetInt64(2) > 0)
+            long nextGlobal = reader.GetInt64(2);
+            if (storedCheck != expectedCheck && nextGlobal > 0)
             {
                 throw new ChainKeyMismatchException(
                     storedCheck == 0
@@ -132,6 +134,8 @@ internal sealed partial class PostgresEngine
                             ? $"The store in schema \"{StoreSchema}\" is keyed (HMAC-SHA256 chains), but BatpakOptions.ChainKey is not set; open it with its key."
                             : $"The store in schema \"{StoreSchema}\" is keyed with a different chain key than BatpakOptions.ChainKey.");
             }
+
+            return nextGlobal;
         }
     }
 }

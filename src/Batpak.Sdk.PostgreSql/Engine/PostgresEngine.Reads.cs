@@ -84,21 +84,13 @@ internal sealed partial class PostgresEngine
         // matches) and the page below it.
         string sql = $"SELECT p.*, m.next_global FROM (SELECT next_global FROM {Q}.store WHERE id = 1) m LEFT JOIN LATERAL (SELECT {EventRows.Columns} FROM {Q}.events e WHERE {RegionSql.Where(region, parameters, Q, start, regionEnd)} AND e.global_seq < m.next_global ORDER BY e.global_seq LIMIT {parameters.Add(maxCount)}) p ON TRUE";
         var rows = new List<EventRow>(Math.Min(maxCount, 64));
-        long highWater = start;
+        long highWater;
         using NpgsqlConnection connection = DataSource.OpenConnection();
         using (var command = new NpgsqlCommand(sql, connection))
         {
             parameters.AddTo(command);
             using NpgsqlDataReader reader = command.ExecuteReader();
-            var hash = new byte[EventHash.Size];
-            while (reader.Read())
-            {
-                highWater = reader.GetInt64(EventRows.Count);
-                if (!reader.IsDBNull(0))
-                {
-                    rows.Add(EventRows.Read(reader, hash));
-                }
-            }
+            highWater = EventRows.ReadAll(reader, rows, extra: true, none: start);
         }
 
         List<StoredEvent> events = Names.Resolve(connection, rows);
@@ -119,7 +111,7 @@ internal sealed partial class PostgresEngine
 
         // One query for every subscription: only rows some subscription wants cross the wire.
         string Wanted(SqlParameters parameters, long start, long stop) =>
-            $"e.global_seq >= {parameters.Add(start)} AND e.global_seq < {parameters.Add(stop)} AND (" + string.Join(" OR ", subscriptions.Select(s => "(" + RegionSql.Predicate(s.Region, parameters, Q) + ")")) + ")";
+            $"{RegionSql.Range(parameters, start, stop)} AND (" + string.Join(" OR ", subscriptions.Select(s => "(" + RegionSql.Predicate(s.Region, parameters, Q) + ")")) + ")";
         long next = from;
         while (next < end)
         {

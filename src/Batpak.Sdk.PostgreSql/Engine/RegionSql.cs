@@ -49,7 +49,7 @@ internal static class RegionSql
 
         if (region.Scope is { } scope)
         {
-            parts.Add($"e.scope_id = (SELECT scope_id FROM {q}.scopes WHERE name = {parameters.Add(scope)})");
+            parts.Add($"e.scope_id = {ScopeId(q, parameters.Add(scope))}");
         }
 
         switch (region.Kinds.Mode)
@@ -96,18 +96,23 @@ internal static class RegionSql
     /// </summary>
     public static string Where(Region region, SqlParameters parameters, string q, long from, long end)
     {
-        string f = parameters.Add(from);
-        string t = parameters.Add(end);
         (string Column, string Value)? lead = region.Entity is not null || region.EntityPrefix is not null ? null
-            : region.Scope is { } scope ? ("e.scope_id", $"(SELECT scope_id FROM {q}.scopes WHERE name = {parameters.Add(scope)})")
+            : region.Scope is { } scope ? ("e.scope_id", ScopeId(q, parameters.Add(scope)))
             : region.Kinds.Mode == KindFilterMode.Exact ? ("e.kind", parameters.Add((int)region.Kinds.Value))
             : region.Kinds.Mode == KindFilterMode.Category ? ("(e.kind >> 12)", parameters.Add((int)region.Kinds.Value))
             : null;
         string range = lead is not { } l
-            ? $"e.global_seq >= {f} AND e.global_seq < {t}"
-            : $"{l.Column} = {l.Value} AND ({l.Column}, e.global_seq) >= ({l.Value}, {f}) AND ({l.Column}, e.global_seq) < ({l.Value}, {t})";
+            ? Range(parameters, from, end)
+            : $"{l.Column} = {l.Value} AND ({l.Column}, e.global_seq) >= ({l.Value}, {parameters.Add(from)}) AND ({l.Column}, e.global_seq) < ({l.Value}, {parameters.Add(end)})";
         return $"{range} AND ({Predicate(region, parameters, q)})";
     }
+
+    /// <summary><paramref name="from"/> &lt;= global_seq &lt; <paramref name="end"/>, on the primary key.</summary>
+    public static string Range(SqlParameters parameters, long from, long end) =>
+        $"e.global_seq >= {parameters.Add(from)} AND e.global_seq < {parameters.Add(end)}";
+
+    /// <summary>The scope id of the scope named by <paramref name="placeholder"/>, as a sub-select (one value per statement).</summary>
+    private static string ScopeId(string q, string placeholder) => $"(SELECT scope_id FROM {q}.scopes WHERE name = {placeholder})";
 
     /// <summary>The exclusive end of <paramref name="region"/>'s global range, bounded by <paramref name="next"/> (the high-water mark).</summary>
     public static long End(Region region, long next) => region.ToGlobalSequence == long.MaxValue ? next : Math.Min(next, region.ToGlobalSequence + 1);

@@ -8,6 +8,10 @@ namespace Batpak.PostgreSql.Writer;
 /// <summary>One array per <c>events</c> column, index i being staged row i.</summary>
 internal sealed class GroupColumns
 {
+    /// <summary>The <c>events</c> columns the inserts fill, in the order of the arrays they pass.</summary>
+    public const string EventColumns =
+        "global_seq, event_id, entity_id, entity_seq, scope_id, kind, flags, ts_us, hlc_wall_ms, hlc_counter, depth, correlation_id, causation_id, prev_hash, hash, idem_key, bypass_reason, payload";
+
     public GroupColumns(List<StagedRow> rows)
     {
         int n = rows.Count;

@@ -140,7 +140,7 @@ internal sealed partial class PgWriter
             expected));
         batch.BatchCommands.Add(Command(
             $"""
-            INSERT INTO {_q}.events (global_seq, event_id, entity_id, entity_seq, scope_id, kind, flags, ts_us, hlc_wall_ms, hlc_counter, depth, correlation_id, causation_id, prev_hash, hash, idem_key, bypass_reason, payload)
+            INSERT INTO {_q}.events ({GroupColumns.EventColumns})
             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::bigint[], $5::int[], $6::int[], $7::int[], $8::bigint[], $9::bigint[], $10::int[], $11::int[], $12::uuid[], $13::uuid[], $14::bytea[], $15::bytea[], $16::text[], $17::text[], $18::bytea[])
             WHERE {guard}19)
             """,

@@ -264,7 +264,7 @@ internal sealed partial class PgWriter
             lastHashes));
         batch.BatchCommands.Add(Command(
             $"""
-            INSERT INTO {_q}.events (global_seq, event_id, entity_id, entity_seq, scope_id, kind, flags, ts_us, hlc_wall_ms, hlc_counter, depth, correlation_id, causation_id, prev_hash, hash, idem_key, bypass_reason, payload)
+            INSERT INTO {_q}.events ({GroupColumns.EventColumns})
             SELECT u.g, u.id, n.entity_id, u.es, s.scope_id, u.k, u.f, u.ts, u.w, u.c, u.d, u.corr, u.cause, u.prev, u.h, u.ik, u.br, u.p
             FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[], $8::bigint[], $9::bigint[], $10::int[], $11::int[], $12::uuid[], $13::uuid[], $14::bytea[], $15::bytea[], $16::text[], $17::text[], $18::bytea[])
                  AS u(g, id, en, es, sc, k, f, ts, w, c, d, corr, cause, prev, h, ik, br, p)
