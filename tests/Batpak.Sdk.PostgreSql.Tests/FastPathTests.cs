@@ -1,6 +1,7 @@
 // The writer's last-writer fast path (one round trip from cached heads): it is taken once an instance knows the
 // entities it appends to, it gives the same events, receipts and chain as the two-round-trip path, and it is left,
-// with nothing of the attempt stored, whenever another instance committed in between.
+// with nothing of the attempt stored, whenever another instance committed in between; a fast group whose connection
+// dies stores nothing, and one whose COMMIT reply is lost is confirmed by asking the server.
 namespace Batpak.PostgreSql.Tests;
 
 public sealed class FastPathTests : IDisposable
@@ -102,6 +103,51 @@ public sealed class FastPathTests : IDisposable
         Assert.True(a.VerifyAll(a.GetHead()).IsValid, a.VerifyAll(a.GetHead()).Failure);
         using PostgresEventStore fresh = PostgresEventStore.Open(TestStores.Options(_schema));
         Assert.True(fresh.VerifyAll(fresh.GetHead()).IsValid);
+    }
+
+    [SkippableFact]
+    public void AFastGroupWhoseConnectionDies_BeforeTheBatch_StoresNothing_AndOneThatBreaksAfterCommit_IsConfirmedByTheServer()
+    {
+        PgServer.Require();
+        PostgresEventStore store = Open();
+        Coordinate x = TestData.Entity("x:1");
+        store.Append(x, TestData.Created, TestData.Payload(0));
+        store.Append(x, TestData.Created, TestData.Payload(1)); // x's id is known from here on: the next groups are fast
+        string? fault = null;
+        store.Engine.Writer.FaultHook = stage =>
+        {
+            if (stage == fault)
+            {
+                fault = null;
+                if (stage == "before-write")
+                {
+                    PgServer.Terminate(store.Engine.Writer.BackendProcessId);
+                }
+                else
+                {
+                    throw new IOException("simulated: the connection broke before the COMMIT's reply arrived");
+                }
+            }
+        };
+
+        long fast = store.Engine.Writer.FastGroupCount;
+        store.Append(x, TestData.Created, TestData.Payload(10));
+        Assert.Equal(fast + 1, store.Engine.Writer.FastGroupCount); // the fast path is what the next append takes
+        fault = "before-write";
+        Assert.Throws<StoreConnectionException>(() => store.Append(x, TestData.Created, TestData.Payload(2)));
+        Assert.Equal(2, store.GetLastSequence(x.Entity));
+
+        AppendReceipt afterKill = store.Append(x, TestData.Created, TestData.Payload(3)); // a new connection, the reading path
+        Assert.Equal((3L, 3L), (afterKill.EntitySequence, afterKill.GlobalSequence));
+        fast = store.Engine.Writer.FastGroupCount;
+        fault = "after-commit";
+        AppendReceipt confirmed = store.Append(x, TestData.Created, TestData.Payload(4));
+        Assert.Equal(fast + 1, store.Engine.Writer.FastGroupCount); // it was a fast group, committed
+        Assert.Equal(4, confirmed.EntitySequence);
+        Assert.Equal(confirmed.EventId, store.Stream(x.Entity, 4, 1).Single().Id);
+        Assert.Equal(5, store.Append(x, TestData.Created, TestData.Payload(5)).EntitySequence);
+        Assert.Equal([0, 1, 10, 3, 4, 5], store.Stream(x.Entity).Select(e => int.Parse(TestData.Text(e)["payload-".Length..], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(store.VerifyAll(store.GetHead()).IsValid);
     }
 
     public void Dispose()
