@@ -21,8 +21,9 @@ internal sealed class BenchArgs
           --reads N               W3 random point reads (default 200,000)
           --seed S                dataset seed (default 42)
           --engines a,b           subset of batpak,sqlite,litedb,fasterlog (the default: all four), and/or the
-                                  PostgreSQL peers batpak-pg,marten,npgsql (pg = all three; they run only when named;
-                                  batpak-pg needs src/Batpak.Sdk.PostgreSql in the build). The PostgreSQL
+                                  PostgreSQL peers batpak-pg,marten,npgsql,npgsql-rows (pg = all four; they run only
+                                  when named; batpak-pg and npgsql-rows, the raw floor of Batpak-PG's own rows, need
+                                  src/Batpak.Sdk.PostgreSql in the build). The PostgreSQL
                                   peers share one server: BATPAK_PG_CONNECTION when set, else a throwaway cluster the
                                   bench starts and stops (.ci/pg-cluster start --bench: fsync on, shared_buffers=1GB);
                                   each gets a fresh database per store. e.g. --engines pg --events 100000

@@ -9,7 +9,7 @@ internal sealed record BenchConfig
     public static readonly string[] AllEngines = ["batpak", "sqlite", "litedb", "fasterlog"];
 
     /// <summary>The PostgreSQL section's peers, run only when named (or with the alias <see cref="PostgresAlias"/>).</summary>
-    public static readonly string[] PostgresEngines = ["batpak-pg", "marten", "npgsql"];
+    public static readonly string[] PostgresEngines = ["batpak-pg", "marten", "npgsql", "npgsql-rows"];
 
     /// <summary><c>--engines pg</c> stands for every engine of <see cref="PostgresEngines"/>.</summary>
     public const string PostgresAlias = "pg";

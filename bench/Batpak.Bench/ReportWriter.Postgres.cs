@@ -16,6 +16,9 @@ internal static partial class ReportWriter
     /// <summary>The display name of the raw Npgsql baseline (<see cref="NpgsqlRawEngine.Name"/>).</summary>
     public const string RawName = "Npgsql raw";
 
+    /// <summary>The display name of the raw baseline that writes Batpak-PG's own rows (<see cref="NpgsqlRowsEngine.Name"/>).</summary>
+    public const string RowsName = "Npgsql raw, Batpak's rows";
+
     /// <summary>The display name the Batpak PostgreSQL engine's bench column will use.</summary>
     public const string BatpakPgName = "Batpak-PG";
 
@@ -34,7 +37,10 @@ internal static partial class ReportWriter
         (null, "W1 client managed alloc", "B/append", true),
     ];
 
-    /// <summary>The ratio columns: every engine against Marten, then every engine against raw (an engine never against itself).</summary>
+    /// <summary>
+    /// The ratio columns: every engine against Marten, then every engine against raw (an engine never against itself,
+    /// and Batpak's-rows floor only as a peer), then Batpak-PG against the floor of its own rows.
+    /// </summary>
     private static List<(EngineResult Engine, EngineResult Peer)> PostgresPairs(List<EngineResult> results)
     {
         var pairs = new List<(EngineResult, EngineResult)>();
@@ -42,8 +48,13 @@ internal static partial class ReportWriter
         {
             if (results.FirstOrDefault(r => r.Name == peerName) is { } peer)
             {
-                pairs.AddRange(results.Where(r => r != peer).Select(r => (r, peer)));
+                pairs.AddRange(results.Where(r => r != peer && r.Name != RowsName).Select(r => (r, peer)));
             }
+        }
+
+        if (results.FirstOrDefault(r => r.Name == RowsName) is { } rows && results.FirstOrDefault(r => r.Name == BatpakPgName) is { } batpak)
+        {
+            pairs.Add((batpak, rows));
         }
 
         return pairs;
@@ -221,6 +232,16 @@ internal static partial class ReportWriter
             string label = PostgresLabel(w);
             Against(label + " >= 3x " + MartenName, Value(batpak, w), martenValue, 3, martenLabel);
             Against(label + " >= 70% of " + RawName, Value(batpak, w), Value(raw, w), 0.7, RawName);
+        }
+
+        // Not one of the targets: what the engine costs over the SQL of its own rows (the same 70% bar).
+        var rows = results.FirstOrDefault(r => r.Name == RowsName);
+        foreach (var w in new[] { Workload.W1Append, Workload.W2Durable })
+        {
+            if (Value(rows, w) is not null)
+            {
+                Against(PostgresLabel(w) + " >= 70% of " + RowsName + " (engine over its own SQL)", Value(batpak, w), Value(rows, w), 0.7, RowsName);
+            }
         }
 
         return sb.ToString();

@@ -31,8 +31,8 @@ public sealed class PostgresReportTests
     public void Args_DefaultRun_StaysTheEmbeddedEngines_PgAliasSelectsThePeers()
     {
         Assert.Equal(["batpak", "sqlite", "litedb", "fasterlog"], BenchArgs.Parse([]).ToConfig().Engines);
-        Assert.Equal(["batpak-pg", "marten", "npgsql"], BenchArgs.Parse(["--engines", "pg"]).ToConfig().Engines);
-        Assert.Equal(["batpak", "marten", "batpak-pg", "npgsql"], BenchArgs.Parse(["--engines", "batpak,marten,pg"]).ToConfig().Engines);
+        Assert.Equal(["batpak-pg", "marten", "npgsql", "npgsql-rows"], BenchArgs.Parse(["--engines", "pg"]).ToConfig().Engines);
+        Assert.Equal(["batpak", "marten", "batpak-pg", "npgsql", "npgsql-rows"], BenchArgs.Parse(["--engines", "batpak,marten,pg"]).ToConfig().Engines);
         Assert.Equal(["npgsql"], BenchArgs.Parse(["--engines", "npgsql"]).ToConfig().Engines);
         var error = Assert.Throws<ArgumentException>(() => BenchArgs.Parse(["--engines", "mongo"]).ToConfig().Validate());
         Assert.Contains("mongo", error.Message, StringComparison.Ordinal);
@@ -89,6 +89,29 @@ public sealed class PostgresReportTests
         Assert.Contains("| W3 point read by event id >= 3x Marten | **missed**: 2.25x Marten (by stream, its faster W3)", targets, StringComparison.Ordinal);
         Assert.Contains("| W3 point read by event id >= 70% of Npgsql raw | **missed**: 0.45x Npgsql raw", targets, StringComparison.Ordinal);
         Assert.Contains("| W4 read all entity streams >= 3x Marten | **met**: 3.00x Marten |", targets, StringComparison.Ordinal);
+        Assert.DoesNotContain(ReportWriter.RowsName, targets, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Report_OwnRowsFloor_OnlyBatpakPgIsComparedWithIt_AndItIsNeverAPeerOfTheOthers()
+    {
+        var rows = Result(ReportWriter.RowsName, Server, 50_000, 1_000, double.NaN, double.NaN, double.NaN);
+        var results = new[]
+        {
+            Result(ReportWriter.BatpakPgName, Server, 40_000, 6_000, 9_000, 9_000, 300_000),
+            Result(ReportWriter.MartenName, Server, 10_000, 1_500, 4_000, 3_000, 100_000),
+            Result(ReportWriter.RawName, Server, 70_000, 5_000, 14_000, 15_000, 230_000),
+            rows,
+        };
+
+        string markdown = ReportWriter.Markdown(new BenchConfig(), results);
+        string targets = ReportWriter.PostgresTargets(results);
+
+        Assert.Contains("| Workload | Batpak-PG / Marten | Npgsql raw / Marten | Batpak-PG / Npgsql raw | Marten / Npgsql raw | Batpak-PG / Npgsql raw, Batpak's rows |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| W1 append (batches of 1000) | 4.00x | 7.00x | 0.57x | 0.14x | 0.80x |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| W1 append (batches of 1000) >= 70% of Npgsql raw, Batpak's rows (engine over its own SQL) | **met**: 0.80x Npgsql raw, Batpak's rows |", targets, StringComparison.Ordinal);
+        Assert.Contains("| W2 durable, concurrent >= 70% of Npgsql raw, Batpak's rows (engine over its own SQL) | **met**: 6.00x Npgsql raw, Batpak's rows |", targets, StringComparison.Ordinal);
+        Assert.DoesNotContain("W3 point read by event id >= 70% of Npgsql raw, Batpak's rows", targets, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Batpak.Bench.Engines;
 /// one connection per appender, each an autocommit prepared INSERT; reads are prepared SELECTs (by id, by
 /// <c>(entity, seq)</c>, one query per stream, one per scope or kind). No hash chain, no checks: that is Batpak's cost.
 /// </summary>
-internal sealed class NpgsqlRawEngine : BenchEngine
+internal sealed class NpgsqlRawEngine : NpgsqlBaseline
 {
     private const string Schema = """
         CREATE TABLE events(
@@ -31,13 +31,9 @@ internal sealed class NpgsqlRawEngine : BenchEngine
     private const string Copy = "COPY events(pos, id, entity, seq, scope, kind, payload) FROM STDIN (FORMAT BINARY)";
     private const string Insert = "INSERT INTO events(pos, id, entity, seq, scope, kind, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-    private NpgsqlDataSource? _source;
-
     public override string Name => "Npgsql raw";
 
     public override string Key => "npgsql";
-
-    public override bool RunsOnPostgres => true;
 
     public override string Settings => "Npgsql 10.0.3, one events table (PK (entity, seq), unique id and position indexes, (scope, pos) and (kind, pos) indexes, text COLLATE \"C\"); "
         + "W1 binary COPY of 1,000 rows per transaction; W2 one connection per appender, autocommit prepared INSERT (synchronous_commit as the server has it); "
@@ -48,22 +44,12 @@ internal sealed class NpgsqlRawEngine : BenchEngine
     public override string NotApplicableReason(Workload workload) =>
         "server-side store: no local open to time (a new process only connects)";
 
-    private NpgsqlDataSource Source => _source ?? throw new InvalidOperationException("Store not open.");
-
     public override void CreateForAppend(string directory, int syncEvery)
     {
         OpenExisting(directory);
         using var connection = Source.OpenConnection();
         using var command = new NpgsqlCommand(Schema, connection);
         command.ExecuteNonQuery();
-    }
-
-    public override void CreateForDurable(string directory) => CreateForAppend(directory, 1);
-
-    public override void OpenExisting(string directory)
-    {
-        Close();
-        _source = NpgsqlDataSource.Create(directory);
     }
 
     public override void AppendAll(Dataset data, int syncEvery)
@@ -95,47 +81,30 @@ internal sealed class NpgsqlRawEngine : BenchEngine
         }
     }
 
-    public override long AppendDurable(Dataset data, int count, int concurrency)
+    public override long AppendDurable(Dataset data, int count, int concurrency) => RunAppenders(count, concurrency, connection =>
     {
-        var source = Source;
-        int next = -1;
-        long acknowledged = 0;
-        var threads = new Thread[concurrency];
-        for (int t = 0; t < concurrency; t++)
+        var insert = new NpgsqlCommand(Insert, connection);
+        var pos = new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint };
+        var id = new NpgsqlParameter<Guid> { NpgsqlDbType = NpgsqlDbType.Uuid };
+        var entity = new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text };
+        var seq = new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer };
+        var scope = new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text };
+        var kind = new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer };
+        var payload = new NpgsqlParameter<byte[]> { NpgsqlDbType = NpgsqlDbType.Bytea };
+        insert.Parameters.AddRange(new NpgsqlParameter[] { pos, id, entity, seq, scope, kind, payload });
+        insert.Prepare();
+        return i =>
         {
-            threads[t] = new Thread(() =>
-            {
-                using var connection = source.OpenConnection();
-                using var insert = new NpgsqlCommand(Insert, connection);
-                var pos = new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint };
-                var id = new NpgsqlParameter<Guid> { NpgsqlDbType = NpgsqlDbType.Uuid };
-                var entity = new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text };
-                var seq = new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer };
-                var scope = new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text };
-                var kind = new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer };
-                var payload = new NpgsqlParameter<byte[]> { NpgsqlDbType = NpgsqlDbType.Bytea };
-                insert.Parameters.AddRange(new NpgsqlParameter[] { pos, id, entity, seq, scope, kind, payload });
-                insert.Prepare();
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < count)
-                {
-                    pos.TypedValue = i;
-                    id.TypedValue = data.PeerIds[i];
-                    entity.TypedValue = data.Entities[data.EntityOf[i]];
-                    seq.TypedValue = data.SequenceOf[i];
-                    scope.TypedValue = data.ScopeOfEvent(i);
-                    kind.TypedValue = Dataset.KindValues[data.KindOf[i]];
-                    payload.TypedValue = data.Payloads[i];
-                    insert.ExecuteNonQuery();
-                    Interlocked.Increment(ref acknowledged);
-                }
-            })
-            { Name = "npgsql-appender-" + t, IsBackground = true };
-        }
-
-        RunToCompletion(threads);
-        return acknowledged;
-    }
+            pos.TypedValue = i;
+            id.TypedValue = data.PeerIds[i];
+            entity.TypedValue = data.Entities[data.EntityOf[i]];
+            seq.TypedValue = data.SequenceOf[i];
+            scope.TypedValue = data.ScopeOfEvent(i);
+            kind.TypedValue = Dataset.KindValues[data.KindOf[i]];
+            payload.TypedValue = data.Payloads[i];
+            insert.ExecuteNonQuery();
+        };
+    });
 
     public override long PointReads(Dataset data, int[] indexes)
     {
@@ -242,10 +211,4 @@ internal sealed class NpgsqlRawEngine : BenchEngine
 
     public override long ReopenProbe(string directory, Dataset? data) =>
         throw new NotSupportedException(NotApplicableReason(Workload.W6Reopen));
-
-    public override void Close()
-    {
-        _source?.Dispose();
-        _source = null;
-    }
 }
