@@ -170,6 +170,50 @@ public sealed class EventTooLargeException : BatpakException
     public long MaxBytes { get; }
 }
 
+/// <summary>
+/// The embedded store's in-memory index is full: the append would take it past the most events it can hold. The
+/// append is refused before anything of it is written (the writer stays healthy and earlier events are untouched);
+/// reads, compaction and retention still work, and dropping events makes room.
+/// </summary>
+public sealed class StoreFullException : BatpakException
+{
+    /// <summary>Creates the exception.</summary>
+    public StoreFullException(long events, long requested, long capacity)
+        : base($"The store's index holds {events} events and at most {capacity}; the append of {requested} event(s) was refused before anything was written. Drop events with retention compaction, or split the data over several stores.")
+    {
+        Events = events;
+        Requested = requested;
+        Capacity = capacity;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public StoreFullException()
+        : this(0, 0, 0)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public StoreFullException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public StoreFullException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>The events the index held (and this batch had staged before the refused append).</summary>
+    public long Events { get; }
+
+    /// <summary>The events the refused append asked for.</summary>
+    public long Requested { get; }
+
+    /// <summary>The most events the index holds.</summary>
+    public long Capacity { get; }
+}
+
 /// <summary>The store's write path failed (an I/O error while writing or syncing a batch); the append was not acknowledged and nothing of it is visible.</summary>
 public sealed class WriterCrashedException : BatpakException
 {

@@ -41,14 +41,17 @@ public sealed class BatpakOptions
     /// <remarks>Valid: Data or All. Configuration: the name, case-insensitive (not its number).</remarks>
     public SyncMode SyncMode { get; set; } = SyncMode.Data;
 
-    /// <summary>The most segment read handles kept open at once (the file-handle budget). Default 64.</summary>
+    /// <summary>The most segment read handles kept open at once (the file-handle budget). Default 1024.</summary>
     /// <remarks>
     /// Valid: 1 to 8192. Configuration: an integer. Each cached handle is one open file descriptor and, for a sealed
-    /// segment, one memory map; keep the budget well below the process's open-file limit (<c>ulimit -n</c>), which the
-    /// rest of the application shares. The cap stays under the descriptor ceiling .NET reaches on macOS (10240) and
-    /// Linux's default map-count limit (65530).
+    /// segment, one memory map. The default covers 1024 segments (64 GiB at the default <see cref="SegmentMaxBytes"/>);
+    /// a store with more segments than the budget reopens handles on random reads, which costs each such read a file
+    /// open and a map. When the process runs out of descriptors (the limit, <c>ulimit -n</c>, is shared with the rest
+    /// of the application), the store closes the least recently used half of the handles no read holds and lowers its
+    /// budget for the rest of its life, so reads go on. The cap stays under the descriptor ceiling .NET reaches on
+    /// macOS (10240) and Linux's default map-count limit (65530).
     /// </remarks>
-    public int FileHandleBudget { get; set; } = 64;
+    public int FileHandleBudget { get; set; } = 1024;
 
     /// <summary>Appends queued for the writer before <c>Append</c> waits (back-pressure). Default 8192.</summary>
     /// <remarks>Valid: 1 to 16777216. Configuration: an integer.</remarks>
@@ -124,6 +127,9 @@ public sealed class BatpakOptions
     /// the store does not pair kinds with gate sets.</para>
     /// </remarks>
     public ISet<EventKind> GatedKinds => _gatedKinds;
+
+    /// <summary>The most live events the embedded engine's index holds; only tests lower it (to reach the limit).</summary>
+    internal long IndexCapacity { get; set; } = Storage.StoreIndex.DefaultCapacity;
 
     internal BatpakOptions Clone()
     {

@@ -73,7 +73,7 @@ public sealed class EventStore : IEventStore
     /// <param name="fileHandleBudget">The most segment read handles kept open (1 to 8192, as <see cref="BatpakOptions.FileHandleBudget"/>).</param>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     /// <exception cref="CorruptSegmentException">A segment is damaged (other than a torn tail of the last one).</exception>
-    public static EventStore OpenReadOnly(string dataDirectory, int fileHandleBudget = 64)
+    public static EventStore OpenReadOnly(string dataDirectory, int fileHandleBudget = 1024)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
         return new EventStore(new BatpakOptions { DataDirectory = dataDirectory, FileHandleBudget = fileHandleBudget }, timeProvider: null, readOnly: true, loggerFactory: null, meterFactory: null);

@@ -35,7 +35,7 @@ internal sealed partial class SegmentEngine : IStorageEngine
     public SegmentEngine(BatpakOptions options, TimeProvider time, bool readOnly, CommitNotifier notifier, ILoggerFactory? loggerFactory, IMeterFactory? meterFactory)
     {
         _options = options;
-        _index = new StoreIndex(_options.ChainKey);
+        _index = new StoreIndex(_options.ChainKey, _options.IndexCapacity);
         _directory = Path.GetFullPath(_options.DataDirectory);
         if (readOnly)
         {

@@ -35,7 +35,8 @@ internal sealed partial class FileHandleCache : IDisposable
     private readonly Dictionary<int, Node> _nodes = new();
     private readonly Func<int, string> _pathOf;
     private readonly Func<int, bool> _isSealed;
-    private readonly int _budget;
+    private readonly Func<string, SafeFileHandle> _open;
+    private int _budget; // lowered (under _lock) when the process runs out of file descriptors
     private Node? _head; // most recently used
     private Node? _tail; // least recently used
     private Node?[] _bySegment = []; // the cached nodes by segment id, for lock-free hits; replaced (never shrunk in place) under _lock
@@ -43,12 +44,29 @@ internal sealed partial class FileHandleCache : IDisposable
     private long _opens;
     private bool _disposed;
 
-    public FileHandleCache(int budget, Func<int, string> pathOf, Func<int, bool>? isSealed = null)
+    /// <param name="budget">The most handles kept open.</param>
+    /// <param name="pathOf">A segment's file path.</param>
+    /// <param name="isSealed">Whether a segment is sealed (its handle is then mapped).</param>
+    /// <param name="open">Opens a segment file for reading (tests stand in for the file system's refusals).</param>
+    public FileHandleCache(int budget, Func<int, string> pathOf, Func<int, bool>? isSealed = null, Func<string, SafeFileHandle>? open = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(budget, 1);
         _budget = budget;
         _pathOf = pathOf;
         _isSealed = isSealed ?? (static _ => false);
+        _open = open ?? (static path => File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+    }
+
+    /// <summary>The budget in force: the configured one, or less after the process ran out of file descriptors.</summary>
+    public int Budget
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _budget;
+            }
+        }
     }
 
     /// <summary>Handles currently cached (not counting evicted handles still leased).</summary>
@@ -96,7 +114,7 @@ internal sealed partial class FileHandleCache : IDisposable
             }
             else
             {
-                SafeFileHandle handle = File.OpenHandle(_pathOf(segmentId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                SafeFileHandle handle = OpenLocked(segmentId);
                 Interlocked.Increment(ref _opens);
                 node = new Node(segmentId, handle, _isSealed(segmentId) ? TryMap(handle) : null) { Leases = 1 };
                 _nodes.Add(segmentId, node);
@@ -116,6 +134,50 @@ internal sealed partial class FileHandleCache : IDisposable
 
         evicted?.Close();
         return new Lease(node);
+    }
+
+    /// <summary>
+    /// Opens a segment's handle under <c>_lock</c>. When the open fails for a reason other than a missing file (the
+    /// process is out of file descriptors, which the rest of the application shares) and this cache holds handles no
+    /// read is using, it closes the least recently used half of them, lowers its budget to what is left, and tries
+    /// once more: reads go on with fewer cached handles instead of failing. A second failure is thrown.
+    /// </summary>
+    private SafeFileHandle OpenLocked(int segmentId)
+    {
+        string path = _pathOf(segmentId);
+        try
+        {
+            return _open(path);
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException && ShrinkLocked())
+        {
+            return _open(path);
+        }
+    }
+
+    /// <summary>Closes the least recently used unleased half of the cached handles and lowers the budget; false when none could be closed.</summary>
+    private bool ShrinkLocked()
+    {
+        int keep = Math.Max(1, _nodes.Count / 2);
+        int closed = 0;
+        for (Node? node = _tail; node is not null && _nodes.Count > keep;)
+        {
+            Node? previous = node.Prev;
+            if (Volatile.Read(ref node.Leases) == 0)
+            {
+                RemoveLocked(node);
+                if (node.TryClose())
+                {
+                    node.Close(); // closing is the one I/O allowed under the lock (besides opening)
+                    closed++;
+                }
+            }
+
+            node = previous;
+        }
+
+        _budget = Math.Max(1, Math.Min(_budget, _nodes.Count));
+        return closed > 0;
     }
 
     private void Publish(int segmentId, Node? node)

@@ -18,8 +18,13 @@ internal sealed partial class StoreIndex
     private readonly Dictionary<string, List<SegmentRecords.DroppedEvent>> _droppedByEntity = new(StringComparer.Ordinal); // entity order
     private readonly HashSet<long> _tombstones = new();
 
-    /// <summary>Creates an empty index whose global chain is keyed with <paramref name="chainKey"/> (null: SHA-256).</summary>
-    public StoreIndex(byte[]? chainKey = null) => _chain = new GlobalChain(chainKey);
+    /// <summary>Creates an empty index whose global chain is keyed with <paramref name="chainKey"/> (null: SHA-256), holding at most <paramref name="capacity"/> live events.</summary>
+    public StoreIndex(byte[]? chainKey = null, long capacity = DefaultCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _chain = new GlobalChain(chainKey);
+        Capacity = capacity;
+    }
 
     /// <summary>The global chain (under <see cref="SyncRoot"/>).</summary>
     public GlobalChain ChainLocked

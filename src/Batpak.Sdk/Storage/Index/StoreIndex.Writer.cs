@@ -11,6 +11,30 @@ internal sealed partial class StoreIndex
     /// <summary>Recovery and the writer's publish loop: starts loading the id-map slot of an event about to be added (see <see cref="IdMap.Prefetch"/>).</summary>
     public void PrefetchLocked(EventId id) => _byId.Prefetch(id);
 
+    /// <summary>The most live events an index holds by default: the id map's limit.</summary>
+    public const long DefaultCapacity = IdMap.MaxCount;
+
+    // Entry positions are ints, and the chunk table's capacity (chunks << ChunkShift) must stay one too.
+    private const long MaxPositions = int.MaxValue - ChunkSize;
+
+    /// <summary>The most live events this index holds (<see cref="DefaultCapacity"/> unless a test lowers it).</summary>
+    public long Capacity { get; }
+
+    /// <summary>
+    /// Writer-side, before an append of <paramref name="events"/> is staged behind <paramref name="staged"/> events
+    /// already staged in the batch: throws <see cref="StoreFullException"/> unless they all fit, so a full index
+    /// refuses the append before any byte of it is written (a publish that failed part-way would leave the index
+    /// naming frames the rollback removed).
+    /// </summary>
+    public void EnsureRoomForWriter(int staged, int events)
+    {
+        long held = (long)_byId.Count + staged;
+        if (held + events > Capacity || (long)_count + staged + events > MaxPositions)
+        {
+            throw new StoreFullException(held, events, Math.Min(Capacity, MaxPositions));
+        }
+    }
+
     /// <summary>Writer-side: true when <paramref name="scope"/> is a scope the index already holds (its name was validated then).</summary>
     public bool HasScopeForWriter(string scope) => _scopeIds.ContainsKey(scope);
 

@@ -102,9 +102,11 @@ internal sealed partial class BatchStager
 
         if (plain)
         {
+            _index.EnsureRoomForWriter(_staged.Count, events.Count);
             return estimate; // no expectations, causes or keys: nothing else can fail
         }
 
+        int fresh = 0; // events that get a frame (not repeats of a key's event)
         Dictionary<string, long> sequences = _validationSequences;
         sequences.Clear();
         for (int i = 0; i < events.Count; i++)
@@ -134,8 +136,10 @@ internal sealed partial class BatchStager
             }
 
             sequences[entity] = last + 1;
+            fresh++;
         }
 
+        _index.EnsureRoomForWriter(_staged.Count, fresh);
         return estimate;
     }
 

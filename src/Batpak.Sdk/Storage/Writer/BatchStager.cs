@@ -129,6 +129,11 @@ internal sealed partial class BatchStager : IDisposable
             }
         }
 
+        if (batchIndex < 0)
+        {
+            _index.EnsureRoomForWriter(_staged.Count, 1); // an atomic batch checked its room in ValidateBatch
+        }
+
         string entity = coordinate.Entity;
         (long lastSequence, EventHash prevHash) = PendingOrLast(entity, out EntityStream? stream);
 
