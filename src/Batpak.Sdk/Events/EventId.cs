@@ -113,6 +113,30 @@ internal sealed class EventIdGenerator(TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// Makes every later id greater than <paramref name="last"/> (the largest id a store holds, at open), even when
+    /// the wall clock now reads earlier than it did when <paramref name="last"/> was issued: ids then keep the store's
+    /// append order across restarts. Never moves the generator back.
+    /// </summary>
+    public void SeedAfter(EventId last)
+    {
+        if (last.IsEmpty)
+        {
+            return;
+        }
+
+        long ms = last.UnixMilliseconds;
+        UInt128 counter = (((last.Value >> 64) & 0xFFF) << 62) | (last.Value & ((UInt128.One << 62) - 1));
+        lock (_lock)
+        {
+            if (ms > _lastMs || (ms == _lastMs && counter > _counter))
+            {
+                _lastMs = ms;
+                _counter = counter;
+            }
+        }
+    }
+
     private static UInt128 RandomCounter()
     {
         Span<byte> bytes = stackalloc byte[16];

@@ -82,6 +82,7 @@ internal sealed partial class BatchStager : IDisposable
     {
         _nextGlobal = _index.NextGlobalSequence;
         _clock = new HybridClock(_index.LastWallMilliseconds, _index.LastCounter);
+        _ids.SeedAfter(_index.MaxEventIdForWriter); // ids keep append order even if the clock went back since
     }
 
     /// <summary>Validates, stamps and encodes one append into the batch buffer. Returns false for an idempotent repeat.</summary>
