@@ -5,7 +5,7 @@ namespace Batpak.Bench;
 /// <summary>A tiny <c>--name value</c> / <c>--flag</c> parser (no dependency for a bench tool).</summary>
 internal sealed class BenchArgs
 {
-    private static readonly HashSet<string> s_flags = ["quick", "keep", "help", "h", "chain-key"];
+    private static readonly HashSet<string> s_flags = ["quick", "keep", "help", "h", "chain-key", "cold"];
     private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
 
     public const string Usage = """
@@ -34,6 +34,10 @@ internal sealed class BenchArgs
                                   instead of SHA-256) for every store it opens, the W6 child's included
         Batpak.Bench reopen --engine KEY --dir PATH [--chain-key]   (W6 child, started by the runner)
         Batpak.Bench micro [BenchmarkDotNet args]     micro-benchmarks, e.g. micro --filter *Append* --job short
+        Batpak.Bench scale [--scale-events N] [--entities N] [--payload B] [--reads N] [--dir PATH] [--keep] [--cold] [--out FILE]
+                                                      W9: one embedded store grown to N events (default 10,000,000 over
+                                                      100,000 entities); W1 over the first and last million, and open
+                                                      time, RSS, W3 and W4 in a fresh process at 1M and at N
         """;
 
     public static BenchArgs Parse(string[] args)

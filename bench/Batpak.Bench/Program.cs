@@ -8,6 +8,8 @@ using BenchmarkDotNet.Running;
 //   Batpak.Bench --engines pg [...]   the PostgreSQL section (Marten and raw Npgsql; see BenchArgs.Usage)
 //   Batpak.Bench reopen --engine KEY --dir PATH [--chain-key]   (W6 child; used by the runner)
 //   Batpak.Bench micro [BenchmarkDotNet args]      (BenchmarkDotNet micro-benchmarks, e.g. --filter *Append*)
+//   Batpak.Bench scale [--scale-events N] [--entities N] [--payload B] [--reads N] [--dir PATH] [--keep] [--cold] [--out FILE]
+//                                                   (W9: one store grown to N events; figures at 1M and at N)
 if (args.Length > 0 && args[0] == "micro")
 {
     BenchmarkSwitcher.FromAssembly(typeof(BenchRunner).Assembly).Run(args[1..]);
@@ -18,6 +20,33 @@ if (args.Length > 0 && args[0] == "reopen")
 {
     var child = BenchArgs.Parse(args[1..]);
     return ReopenLauncher.ChildMain(child.Get("engine") ?? throw new ArgumentException("reopen needs --engine"), child.Get("dir") ?? throw new ArgumentException("reopen needs --dir"), Console.Out, child.Has("chain-key"));
+}
+
+if (args.Length > 0 && args[0] == "scale-child")
+{
+    var child = BenchArgs.Parse(args[1..]);
+    return Batpak.Bench.Scale.ScaleChild.Run(child.Get("dir") ?? throw new ArgumentException("scale-child needs --dir"), int.Parse(child.Get("reads") ?? "200000", CultureInfo.InvariantCulture), int.Parse(child.Get("entities") ?? "100000", CultureInfo.InvariantCulture), Console.Out);
+}
+
+if (args.Length > 0 && args[0] == "scale")
+{
+    var scale = BenchArgs.Parse(args[1..]);
+    string report = new Batpak.Bench.Scale.ScaleRunner(
+        long.Parse(scale.Get("scale-events") ?? "10000000", CultureInfo.InvariantCulture),
+        int.Parse(scale.Get("entities") ?? "100000", CultureInfo.InvariantCulture),
+        int.Parse(scale.Get("payload") ?? "200", CultureInfo.InvariantCulture),
+        int.Parse(scale.Get("reads") ?? "200000", CultureInfo.InvariantCulture),
+        scale.Get("dir") ?? Path.GetTempPath(),
+        scale.Has("keep"),
+        scale.Has("cold"),
+        Console.Out).Run();
+    Console.WriteLine(report);
+    if (scale.Get("out") is { } scaleOut)
+    {
+        File.WriteAllText(scaleOut, report);
+    }
+
+    return 0;
 }
 
 BenchArgs options;

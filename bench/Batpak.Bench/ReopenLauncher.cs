@@ -16,7 +16,7 @@ internal static class ReopenLauncher
 
     public static ReopenOutcome Run(string engineKey, string directory, bool chainKey = false)
     {
-        var (fileName, prefix) = SelfCommand();
+        var (fileName, prefix) = ChildProcess.SelfCommand();
         var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
@@ -87,27 +87,5 @@ internal static class ReopenLauncher
         }
 
         return 0;
-    }
-
-    /// <summary>How to start this executable again: its apphost when there is one, else <c>dotnet exec Batpak.Bench.dll</c>.</summary>
-    private static (string FileName, string[] Prefix) SelfCommand()
-    {
-        string? processPath = Environment.ProcessPath;
-        string assembly = typeof(ReopenLauncher).Assembly.Location;
-        if (processPath is not null && Path.GetFileNameWithoutExtension(processPath) == "Batpak.Bench")
-        {
-            return (processPath, []);
-        }
-
-        string apphost = Path.ChangeExtension(assembly, OperatingSystem.IsWindows() ? ".exe" : null);
-        if (File.Exists(apphost))
-        {
-            return (apphost, []);
-        }
-
-        string dotnet = processPath is not null && Path.GetFileNameWithoutExtension(processPath) == "dotnet"
-            ? processPath
-            : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        return (dotnet, ["exec", assembly]);
     }
 }
