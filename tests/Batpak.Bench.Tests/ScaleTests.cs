@@ -21,7 +21,7 @@ public sealed class ScaleTests
 
             Assert.Contains("## W9 scale: 4,000 events, 50 entities, 64-byte payloads", report, StringComparison.Ordinal);
             Assert.Contains("| Events / segments | 1,000 / 1 | 4,000 / 1 |", report, StringComparison.Ordinal);
-            foreach (string row in new[] { "| W1 append", "| Open, warm page cache", "| Resident set after open", "| W3 point reads by id", "| W4 every entity stream" })
+            foreach (string row in new[] { "| W1 append", "| Open, warm page cache", "| Resident set after open", "| Index memory after open (GetStats)", "| W3 point reads by id", "| W4 every entity stream" })
             {
                 Assert.Contains(row, report, StringComparison.Ordinal);
             }

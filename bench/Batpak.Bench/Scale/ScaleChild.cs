@@ -10,7 +10,7 @@ namespace Batpak.Bench.Scale;
 /// process's resident set right after it, then (untimed) samples <c>--reads</c> event ids at random global positions,
 /// and times W3 (that many <c>TryGet</c>s by id) and W4 (every entity's stream, <see cref="ScaleRunner.EntityName"/>
 /// of 0 to E-1, read whole). Prints one line:
-/// <c>SCALE open_ms rss_bytes w3_reads_per_s w4_events_per_s events segments</c>.
+/// <c>SCALE open_ms rss_bytes w3_reads_per_s w4_events_per_s events segments index_memory_bytes</c>.
 /// </summary>
 internal static class ScaleChild
 {
@@ -66,7 +66,7 @@ internal static class ScaleChild
             return 1;
         }
 
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Marker} {openMs:R} {rss} {w3:R} {w4:R} {stats.EventCount} {stats.SegmentCount}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Marker} {openMs:R} {rss} {w3:R} {w4:R} {stats.EventCount} {stats.SegmentCount} {stats.IndexMemoryBytes}"));
         return 0;
     }
 

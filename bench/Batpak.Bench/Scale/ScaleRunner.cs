@@ -5,7 +5,7 @@ using System.Text;
 namespace Batpak.Bench.Scale;
 
 /// <summary>What one fresh-process measurement of a store found (<see cref="ScaleChild"/>).</summary>
-internal readonly record struct ScalePoint(double OpenMs, long RssBytes, double W3, double W4, long Events, int Segments);
+internal readonly record struct ScalePoint(double OpenMs, long RssBytes, double W3, double W4, long Events, int Segments, long IndexBytes);
 
 /// <summary>
 /// W9 "scale" (issue 14), <c>Batpak.Bench scale</c>: one embedded store grown to <c>--scale-events</c> (default
@@ -110,9 +110,9 @@ internal sealed class ScaleRunner(long events, int entities, int payloadBytes, i
         foreach (string line in output.Split('\n'))
         {
             string[] p = line.Trim().Split(' ');
-            if (p.Length == 7 && p[0] == ScaleChild.Marker)
+            if (p.Length == 8 && p[0] == ScaleChild.Marker)
             {
-                return new ScalePoint(D(p[1]), long.Parse(p[2], CultureInfo.InvariantCulture), D(p[3]), D(p[4]), long.Parse(p[5], CultureInfo.InvariantCulture), int.Parse(p[6], CultureInfo.InvariantCulture));
+                return new ScalePoint(D(p[1]), long.Parse(p[2], CultureInfo.InvariantCulture), D(p[3]), D(p[4]), long.Parse(p[5], CultureInfo.InvariantCulture), int.Parse(p[6], CultureInfo.InvariantCulture), long.Parse(p[7], CultureInfo.InvariantCulture));
             }
         }
 
@@ -152,6 +152,7 @@ internal sealed class ScaleRunner(long events, int entities, int payloadBytes, i
         sb.AppendLine(inv, $"| Open, warm page cache, fresh process, ms | {at1M.OpenMs:N1} | {end.OpenMs:N1} | {end.OpenMs / at1M.OpenMs:0.0}x | <= 200 ms at 10M |");
         sb.AppendLine(inv, $"| Open, page cache dropped, ms | | {(coldEnd is { } c ? c.OpenMs.ToString("N1", inv) : "not measured (needs root and --cold)")} | | |");
         sb.AppendLine(inv, $"| Resident set after open, MB | {at1M.RssBytes / 1048576.0:N0} | {end.RssBytes / 1048576.0:N0} | {end.RssBytes / (double)at1M.RssBytes:0.0}x | <= 200 MB at 10M |");
+        sb.AppendLine(inv, $"| Index memory after open (GetStats), MB | {at1M.IndexBytes / 1048576.0:N0} | {end.IndexBytes / 1048576.0:N0} | {end.IndexBytes / (double)Math.Max(1, at1M.IndexBytes):0.0}x | |");
         sb.AppendLine(inv, $"| W3 point reads by id, reads/s ({reads:N0}) | {at1M.W3:N0} | {end.W3:N0} | {end.W3 / at1M.W3:0.00}x | >= 0.80x |");
         sb.AppendLine(inv, $"| W4 every entity stream, events/s | {at1M.W4:N0} | {end.W4:N0} | {end.W4 / at1M.W4:0.00}x | >= 0.80x |");
         sb.AppendLine(inv, $"| Events / segments | {at1M.Events:N0} / {at1M.Segments} | {end.Events:N0} / {end.Segments} | | |");

@@ -188,6 +188,14 @@ public sealed record StoreStats
 
     /// <summary>What recovery did when the store opened.</summary>
     public RecoveryReport Recovery { get; init; } = RecoveryReport.Clean;
+
+    /// <summary>
+    /// Bytes of process memory the store's index holds. The embedded engine counts its entries, id map and position
+    /// lists exactly and its per-entity, per-key and per-correlation objects by a fixed estimate each; it grows with the
+    /// store's history (about 180 bytes per event) until the persisted index (docs/INDEX.md) lands. 0 for the
+    /// PostgreSQL engine, whose index is the server's (its bounded name cache is not counted).
+    /// </summary>
+    public long IndexMemoryBytes { get; init; }
 }
 
 /// <summary>What the store found and repaired when it opened.</summary>

@@ -203,6 +203,7 @@ internal sealed partial class SegmentEngine : IStorageEngine
             QueueDepth = _writer?.QueueDepth ?? 0,
             OpenReadHandles = _handles.Count,
             Recovery = _recovery,
+            IndexMemoryBytes = _index.MemoryBytes(),
         };
     }
 

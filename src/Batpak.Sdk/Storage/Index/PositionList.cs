@@ -17,6 +17,9 @@ internal sealed class PositionList
     /// <summary>Positions in the list.</summary>
     public int Count { get; private set; }
 
+    /// <summary>Bytes the list's array holds.</summary>
+    public long CapacityBytes => (long)_items.Length * sizeof(int);
+
     /// <summary>The position at <paramref name="index"/> (bounds-checked against the array, not only <see cref="Count"/>).</summary>
     public int this[int index] => _items[index];
 
