@@ -116,9 +116,14 @@ internal sealed class SubscriptionDispatcher(IStorageEngine engine, CommitNotifi
                 await signal.ConfigureAwait(false);
             }
         }
-        catch (ObjectDisposedException)
+        catch (ObjectDisposedException ex)
         {
-            // The store closed under a delivery: Stop completes the subscriptions.
+            // The store closed under a delivery (it closes the notifier first): Stop completes the subscriptions.
+            // Anything else disposed under an open store would leave every reader waiting: end them with the cause.
+            if (!notifier.IsClosed)
+            {
+                CompleteAll(ex);
+            }
         }
         catch (BatpakException ex)
         {
