@@ -184,7 +184,10 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
             result.Measurements[Workload.W1Append] = new Measurement(data.Count / seconds, data.Count, data.Count, seconds);
             result.AllocationPerAppend = new Measurement(allocated / (double)data.Count, -1, -1, seconds);
             long bytes = postgres ? PgBenchServer.RelationBytes(w1Dir) : BenchEngine.DirectoryBytes(w1Dir);
-            result.Measurements[Workload.W8Bytes] = new Measurement(bytes / (double)data.Count, -1, -1, 0, bytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes total" + (postgres ? " (pg_total_relation_size of the database's tables)" : ""));
+            string split = !postgres && engine.SplitBytes(w1Dir) is { } parts
+                ? string.Create(CultureInfo.InvariantCulture, $"; segments {parts.Log:N0} bytes ({parts.Log / (double)data.Count:F1} B/event), index and other files {parts.Other:N0} bytes ({parts.Other / (double)data.Count:F1} B/event)")
+                : "";
+            result.Measurements[Workload.W8Bytes] = new Measurement(bytes / (double)data.Count, -1, -1, 0, bytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes total" + (postgres ? " (pg_total_relation_size of the database's tables)" : "") + split);
             if (postgres)
             {
                 PgBenchServer.Settle(w1Dir, vacuum: true); // untimed: VACUUM (ANALYZE) + CHECKPOINT before the reads

@@ -181,7 +181,7 @@ internal static partial class ReportWriter
         sb.AppendLine("- W2 counts acknowledged appends only; every engine gets the same first N events of the dataset.");
         sb.AppendLine("- W6 is timed inside a fresh process (this executable, `reopen` subcommand): open until the engine can serve reads, JIT included, OS page cache warm (the harness reads every file of the store once before W6 and before the reads).");
         sb.AppendLine("- W7 for FasterLog is one full scan grouped by the entity number inside the payload (it has no per-entity index); the others fold entity by entity through their stream read.");
-        sb.AppendLine("- W8 is the apparent size of every file in the W1 store directory after close, divided by the event count (SQLite: WAL checkpointed on close).");
+        sb.AppendLine("- W8 is the apparent size of every file in the W1 store directory after close, divided by the event count (SQLite: WAL checkpointed on close); for Batpak its note splits it into segment files and index and other files.");
         sb.AppendLine("- W1 managed alloc is GC.GetTotalAllocatedBytes (all threads) across W1 divided by events; payloads are allocated before timing, so this is what the engine and its client API allocate per append.");
         sb.AppendLine("- Peers store id, entity, seq, scope, kind, timestamp and payload; Batpak additionally stores correlation/causation ids, HLC position, flags and a SHA-256 hash chain link (prev + hash) per event, and CRC-checks every frame it reads.");
         return sb.ToString();

@@ -53,6 +53,14 @@ internal sealed partial class BatpakEngine(bool chainKey = false) : EventStoreEn
         return Store.GetStats().EventCount;
     }
 
+    /// <summary>The segment files (<c>*.fbat</c>) against everything else in the store directory.</summary>
+    public override (long Log, long Other)? SplitBytes(string directory)
+    {
+        long all = DirectoryBytes(directory);
+        long segments = Directory.Exists(directory) ? new DirectoryInfo(directory).EnumerateFiles("*.fbat").Sum(f => f.Length) : 0;
+        return (segments, all - segments);
+    }
+
     public override string? DescribeOpen() => OpenStoreOrNull?.GetStats() is { } stats
         ? $"{stats.SegmentCount} segments; recovery decoded every frame of {stats.Recovery.SegmentsScanned} segments (no sidecar index)"
         : null;

@@ -146,6 +146,12 @@ internal abstract class BenchEngine : IDisposable
         return total;
     }
 
+    /// <summary>
+    /// W8's split of <paramref name="directory"/>'s bytes into the event log and the rest (index files, cursors,
+    /// caches), for an engine whose log files can be told apart; null otherwise (W8 then reports the total alone).
+    /// </summary>
+    public virtual (long Log, long Other)? SplitBytes(string directory) => null;
+
     /// <summary>Bytes of every file under <paramref name="directory"/> (apparent size).</summary>
     public static long DirectoryBytes(string directory) =>
         Directory.Exists(directory)

@@ -7,12 +7,14 @@ namespace Batpak.Storage;
 // per item. Readers call it from any thread; it takes SyncRoot.
 internal sealed partial class StoreIndex
 {
-    // Per-item estimates of managed objects on a 64-bit runtime: a dictionary entry (hash, next, key, value) is about
-    // 24 bytes plus its value; an object header and method table 16; a string 22 plus 2 per character.
+    // Per-item estimates of managed objects on a 64-bit runtime (an object's header and method table are 16 bytes, a
+    // reference 8, a string 22 plus 2 per character): a dictionary entry (hash, next, key, value) 24 plus its value;
+    // an EntityStream with its PositionList object 150; an IdempotencyRecord (receipt, entity, kind, fingerprint) 110;
+    // a DroppedEvent record 120, plus its slots in the global and the entity list.
     private const int DictionaryEntryBytes = 24;
-    private const int EntityStreamBytes = 16 + 8 + 4 + 8 + 8 + 32 + 8 + 8 + 32 + 8 + 16; // fields of EntityStream, its PositionList object
-    private const int IdempotencyValueBytes = 16 + 8 + 8 + 8 + 12 + 32 + 8 + 2 + 8; // IdempotencyRecord: receipt, entity, kind, fingerprint
-    private const int DroppedEventBytes = 16 + 8 + 8 + 16 + 8 + 2 + 32 + 8 + 8 + 8; // a DroppedEvent record and its list slots
+    private const int EntityStreamBytes = 150;
+    private const int IdempotencyValueBytes = 110;
+    private const int DroppedEventBytes = 120 + 16;
 
     /// <summary>Bytes of process memory the index holds, as of the call (0 once disposed).</summary>
     public long MemoryBytes()
@@ -50,7 +52,7 @@ internal sealed partial class StoreIndex
                 bytes += DictionaryEntryBytes + 16 + 40 + (long)correlated.Capacity * sizeof(int);
             }
 
-            bytes += (long)_dropped.Count * DroppedEventBytes * 2; // each is in the global list and its entity's list
+            bytes += (long)_dropped.Count * DroppedEventBytes;
             bytes += (long)_tombstones.Count * 16;
             return bytes;
         }
