@@ -328,8 +328,6 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
             engine.Prepare(warm);
             engine.CreateForAppend(_postgres!.CreateDatabase(key, "warm"), config.SyncEvery);
             engine.AppendAll(warm, config.SyncEvery);
-            engine.Close();
-            Thread.Sleep(1000); // the tiered JIT's background compiles land
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -339,6 +337,8 @@ internal sealed class BenchRunner(BenchConfig config, TextWriter log, Func<strin
         {
             engine.Close();
         }
+
+        Thread.Sleep(1000); // the tiered JIT's background compiles land
     }
 
     private void Measure(BenchEngine engine, EngineResult result, Workload workload, long expected, Func<long> body)

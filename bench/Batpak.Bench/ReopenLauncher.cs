@@ -16,37 +16,15 @@ internal static class ReopenLauncher
 
     public static ReopenOutcome Run(string engineKey, string directory, bool chainKey = false)
     {
-        var (fileName, prefix) = ChildProcess.SelfCommand();
-        var start = new ProcessStartInfo(fileName)
+        ChildProcess.Outcome child = ChildProcess.Start(
+            chainKey ? ["reopen", "--engine", engineKey, "--dir", directory, "--chain-key"] : ["reopen", "--engine", engineKey, "--dir", directory],
+            TimeSpan.FromMinutes(10));
+        if (child.ExitCode is null)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in prefix)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.ArgumentList.Add("reopen");
-        start.ArgumentList.Add("--engine");
-        start.ArgumentList.Add(engineKey);
-        start.ArgumentList.Add("--dir");
-        start.ArgumentList.Add(directory);
-        if (chainKey)
-        {
-            start.ArgumentList.Add("--chain-key");
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start " + fileName);
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
-        {
-            process.Kill(entireProcessTree: true);
             return new ReopenOutcome(double.NaN, -1, "reopen child timed out");
         }
 
+        string stdout = child.Stdout;
         ReopenOutcome? outcome = null;
         string? note = null;
         foreach (string line in stdout.Split('\n'))
@@ -70,7 +48,7 @@ internal static class ReopenLauncher
             return found with { Note = note };
         }
 
-        return new ReopenOutcome(double.NaN, -1, $"reopen child exited {process.ExitCode}: {stdout.Trim()} {stderr.Result.Trim()}".Trim());
+        return new ReopenOutcome(double.NaN, -1, $"reopen child exited {child.ExitCode}: {stdout.Trim()} {child.Stderr.Trim()}".Trim());
     }
 
     /// <summary>The child side: open, time, print, close.</summary>

@@ -53,11 +53,11 @@ internal sealed partial class BatpakEngine(bool chainKey = false) : EventStoreEn
         return Store.GetStats().EventCount;
     }
 
-    /// <summary>The segment files (<c>*.fbat</c>) against everything else in the store directory.</summary>
+    /// <summary>The segment files against everything else in the store directory.</summary>
     public override (long Log, long Other)? SplitBytes(string directory)
     {
         long all = DirectoryBytes(directory);
-        long segments = Directory.Exists(directory) ? new DirectoryInfo(directory).EnumerateFiles("*.fbat").Sum(f => f.Length) : 0;
+        long segments = Directory.Exists(directory) ? new DirectoryInfo(directory).EnumerateFiles("*" + Batpak.Storage.FrameFormat.SegmentExtension).Sum(f => f.Length) : 0;
         return (segments, all - segments);
     }
 

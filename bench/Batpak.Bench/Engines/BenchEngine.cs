@@ -43,6 +43,36 @@ internal abstract class BenchEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// W2's shape: <paramref name="concurrency"/> appender threads (named <c>Key-appender-t</c>), each taking the next
+    /// event number until <paramref name="count"/> are taken; <paramref name="perThread"/> runs on each thread first
+    /// and returns the action that appends event <c>i</c> (one acknowledgement when it returns). Returns the
+    /// acknowledgements.
+    /// </summary>
+    protected long RunAppenders(int count, int concurrency, Func<Action<int>> perThread)
+    {
+        int next = -1;
+        long acknowledged = 0;
+        var threads = new Thread[concurrency];
+        for (int t = 0; t < concurrency; t++)
+        {
+            threads[t] = new Thread(() =>
+            {
+                Action<int> append = perThread();
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count)
+                {
+                    append(i);
+                    Interlocked.Increment(ref acknowledged);
+                }
+            })
+            { Name = Key + "-appender-" + t, IsBackground = true };
+        }
+
+        RunToCompletion(threads);
+        return acknowledged;
+    }
+
     public abstract string Name { get; }
 
     /// <summary>The command-line key (<c>--engines</c>, <c>reopen --engine</c>).</summary>

@@ -78,26 +78,7 @@ internal sealed class LiteDbEngine : BenchEngine
     public override long AppendDurable(Dataset data, int count, int concurrency)
     {
         var events = Events;
-        int next = -1;
-        long acknowledged = 0;
-        var threads = new Thread[concurrency];
-        for (int t = 0; t < concurrency; t++)
-        {
-            threads[t] = new Thread(() =>
-            {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < count)
-                {
-                    events.Insert(ToDocument(data, i));
-                    Interlocked.Increment(ref acknowledged);
-                }
-            })
-            { Name = "litedb-appender-" + t, IsBackground = true };
-        }
-
-        RunToCompletion(threads);
-
-        return acknowledged;
+        return RunAppenders(count, concurrency, () => i => events.Insert(ToDocument(data, i)));
     }
 
     public override void OpenExisting(string directory) => Open(directory);

@@ -4,8 +4,7 @@ namespace Batpak.Bench.Engines;
 
 /// <summary>
 /// What the two raw Npgsql baselines (<see cref="NpgsqlRawEngine"/>, <see cref="NpgsqlRowsEngine"/>) share: the
-/// data source of the database the runner hands them, and W2's shape (one connection per appender, each taking the
-/// next event number until <c>count</c> are acknowledged).
+/// data source of the database the runner hands them, and W2 on one connection per appender.
 /// </summary>
 internal abstract class NpgsqlBaseline : BenchEngine
 {
@@ -24,34 +23,30 @@ internal abstract class NpgsqlBaseline : BenchEngine
     }
 
     /// <summary>
-    /// Runs <paramref name="concurrency"/> appender threads, each on its own connection: <paramref name="open"/>
-    /// prepares what it needs on that connection and returns the action that appends event <c>i</c> (one
-    /// acknowledgement when it returns).
+    /// W2 on one connection per appender thread (<see cref="BenchEngine.RunAppenders"/>): <paramref name="open"/>
+    /// prepares what it needs on that connection and returns the action that appends event <c>i</c>. The
+    /// connections stay open until the run ends.
     /// </summary>
     protected long RunAppenders(int count, int concurrency, Func<NpgsqlConnection, Action<int>> open)
     {
-        var source = Source;
-        int next = -1;
-        long acknowledged = 0;
-        var threads = new Thread[concurrency];
-        for (int t = 0; t < concurrency; t++)
+        NpgsqlDataSource source = Source;
+        var connections = new System.Collections.Concurrent.ConcurrentBag<NpgsqlConnection>();
+        try
         {
-            threads[t] = new Thread(() =>
+            return RunAppenders(count, concurrency, () =>
             {
-                using var connection = source.OpenConnection();
-                Action<int> append = open(connection);
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < count)
-                {
-                    append(i);
-                    Interlocked.Increment(ref acknowledged);
-                }
-            })
-            { Name = Key + "-appender-" + t, IsBackground = true };
+                NpgsqlConnection connection = source.OpenConnection();
+                connections.Add(connection);
+                return open(connection);
+            });
         }
-
-        RunToCompletion(threads);
-        return acknowledged;
+        finally
+        {
+            foreach (NpgsqlConnection connection in connections)
+            {
+                connection.Dispose();
+            }
+        }
     }
 
     public override void Close()

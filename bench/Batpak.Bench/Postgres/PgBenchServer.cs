@@ -198,30 +198,19 @@ internal sealed class PgBenchServer : IDisposable
     /// <summary>Runs the cluster script with a timeout; returns the <c>export NAME='value'</c> lines it printed.</summary>
     private static Dictionary<string, string> RunScript(string script, params string[] args)
     {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(script);
-        foreach (string arg in args)
+        ChildProcess.Outcome run = ChildProcess.Start([script, .. args], s_scriptTimeout, "bash");
+        if (run.ExitCode is not { } exitCode)
         {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start bash for " + script);
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(s_scriptTimeout))
-        {
-            process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{script} {string.Join(' ', args)} did not finish within {s_scriptTimeout.TotalMinutes} minutes.");
         }
 
-        process.WaitForExit();
-        if (process.ExitCode != 0)
+        if (exitCode != 0)
         {
-            throw new InvalidOperationException($"{script} {string.Join(' ', args)} exited {process.ExitCode}: {stderr.Result.Trim()}");
+            throw new InvalidOperationException($"{script} {string.Join(' ', args)} exited {exitCode}: {run.Stderr.Trim()}");
         }
 
         var exports = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string line in stdout.Result.Split('\n'))
+        foreach (string line in run.Stdout.Split('\n'))
         {
             string trimmed = line.Trim();
             int equals = trimmed.IndexOf('=', StringComparison.Ordinal);

@@ -90,7 +90,7 @@ internal sealed partial class StoreIndex
 
         stream.LastSequence = dropped.EntitySequence;
         stream.LastHash = dropped.Hash;
-        MaxEventIdForWriter = dropped.EventId > MaxEventIdForWriter ? dropped.EventId : MaxEventIdForWriter;
+        NoteIssuedLocked(dropped.EventId);
         _chain.Add(dropped.Hash);
         NextGlobalSequence = Math.Max(NextGlobalSequence, dropped.GlobalSequence + 1);
         RememberDropped(dropped);

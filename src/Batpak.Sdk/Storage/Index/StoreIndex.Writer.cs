@@ -38,6 +38,15 @@ internal sealed partial class StoreIndex
     /// <summary>Writer-side: the largest event id the store has issued (kept or dropped); the writer's id generator starts above it.</summary>
     public EventId MaxEventIdForWriter { get; private set; }
 
+    /// <summary>Raises <see cref="MaxEventIdForWriter"/> to <paramref name="id"/> (an event added, kept or dropped).</summary>
+    private void NoteIssuedLocked(EventId id)
+    {
+        if (id > MaxEventIdForWriter)
+        {
+            MaxEventIdForWriter = id;
+        }
+    }
+
     /// <summary>Writer-side: true when <paramref name="scope"/> is a scope the index already holds (its name was validated then).</summary>
     public bool HasScopeForWriter(string scope) => _scopeIds.ContainsKey(scope);
 
@@ -89,10 +98,7 @@ internal sealed partial class StoreIndex
 
         entry.EntityIndex = stream.Index;
         entry.ScopeIndex = scopeIndex;
-        if (entry.Id > MaxEventIdForWriter)
-        {
-            MaxEventIdForWriter = entry.Id;
-        }
+        NoteIssuedLocked(entry.Id);
 
         if (_count == _entries.Capacity)
         {
