@@ -131,6 +131,6 @@ internal sealed class CompactionRunner(
 
         using SafeFileHandle handle = File.OpenHandle(SegmentPath(next), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         return FrameFormat.TryReadSegmentHeader(handle, out _) is { } header
-            && SegmentScanner.TryReadCompactionRecord(handle, header, _options.ChainKey)?.ReplacesFrom == previous + 1;
+            && SegmentScanner.TryReadCompactionRange(handle, header)?.ReplacesFrom == previous + 1;
     }
 }

@@ -109,6 +109,33 @@ internal static class SegmentRecords
         return EndFrame(writer, start);
     }
 
+    /// <summary>The range a compaction output covers: the first fields of its record, read without its dropped-event list.</summary>
+    public readonly record struct CompactionRange(int ReplacesFrom, long FirstGlobal, long NextGlobal);
+
+    /// <summary>
+    /// Reads the range of a compaction record body without decoding the rest (its dropped events, tombstones, MAC):
+    /// null when the body is not a compaction record. The MAC is not checked, so nothing may be deleted or trusted on
+    /// this alone: <see cref="Decode"/> of the same body, in the segment's scan, is what verifies it.
+    /// </summary>
+    public static CompactionRange? PeekCompaction(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            const int RangeBytes = 32; // array header, tag, an int32 and two int64s: at most 25 bytes of MessagePack
+            var reader = new MessagePackReader(body[..Math.Min(body.Length, RangeBytes)].ToArray());
+            if (reader.ReadArrayHeader() < 7 || reader.ReadInt32() != CompactionTag)
+            {
+                return null;
+            }
+
+            return new CompactionRange(reader.ReadInt32(), reader.ReadInt64(), reader.ReadInt64());
+        }
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Decodes a record body: a <see cref="Seal"/> or a <see cref="CompactionRecord"/>. Throws <see cref="FormatException"/> when it is neither, or when a keyed store's record MAC is missing or wrong.</summary>
     public static object Decode(ReadOnlySpan<byte> body, byte[]? key)
     {

@@ -27,7 +27,7 @@ internal sealed partial class SegmentRecovery
 
         List<int> ids = SegmentFiles.List(_directory).Select(s => s.Id).ToList();
         ulong keyCheck = ChainHashing.KeyCheck(_options.ChainKey);
-        var records = new Dictionary<int, SegmentRecords.CompactionRecord>();
+        var ranges = new Dictionary<int, SegmentRecords.CompactionRange>(); // by output id; read without decoding the dropped events
         foreach (int id in ids)
         {
             using SafeFileHandle handle = File.OpenHandle(SegmentPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
@@ -42,19 +42,19 @@ internal sealed partial class SegmentRecovery
                 throw new ChainKeyMismatchException(_directory, id, h.IsKeyed, _options.ChainKey is not null);
             }
 
-            if ((h.Flags & FrameFormat.SegmentFlagCompacted) != 0 && SegmentScanner.TryReadCompactionRecord(handle, h, _options.ChainKey) is { } record)
+            if ((h.Flags & FrameFormat.SegmentFlagCompacted) != 0 && SegmentScanner.TryReadCompactionRange(handle, h) is { } range)
             {
-                records[id] = record;
+                ranges[id] = range;
             }
         }
 
         var replaced = new HashSet<int>();
-        foreach ((int output, SegmentRecords.CompactionRecord record) in records)
+        foreach ((int output, SegmentRecords.CompactionRange range) in ranges)
         {
-            List<int> leftovers = ids.Where(id => id >= record.ReplacesFrom && id < output).ToList();
+            List<int> leftovers = ids.Where(id => id >= range.ReplacesFrom && id < output).ToList();
             if (leftovers.Count > 0)
             {
-                CheckLeftovers(output, record, leftovers);
+                CheckLeftovers(output, range, leftovers);
                 replaced.UnionWith(leftovers);
                 if (repair)
                 {
@@ -72,7 +72,7 @@ internal sealed partial class SegmentRecovery
         for (int i = 0; i < ids.Count; i++)
         {
             int previous = i == 0 ? 0 : ids[i - 1];
-            bool follows = ids[i] == previous + 1 || (records.TryGetValue(ids[i], out SegmentRecords.CompactionRecord? r) && r.ReplacesFrom == previous + 1);
+            bool follows = ids[i] == previous + 1 || (ranges.TryGetValue(ids[i], out SegmentRecords.CompactionRange r) && r.ReplacesFrom == previous + 1);
             if (!follows)
             {
                 throw new CorruptSegmentException(previous + 1, 0, i == 0
@@ -85,26 +85,32 @@ internal sealed partial class SegmentRecovery
     }
 
     /// <summary>
-    /// Before open drops files a compaction replaced: the output must scan whole with its seal, and every leftover must
-    /// be a sealed segment whose range lies inside the output's. Otherwise nothing is deleted and open fails.
+    /// Before open drops files a compaction replaced: the output must scan whole with its seal (its compaction record
+    /// decoded and, under a chain key, its MAC verified), its record must say what <paramref name="peeked"/> said, and
+    /// every leftover must be a sealed segment whose range lies inside the output's. Otherwise nothing is deleted and
+    /// open fails.
     /// </summary>
-    private void CheckLeftovers(int output, SegmentRecords.CompactionRecord record, List<int> leftovers)
+    private void CheckLeftovers(int output, SegmentRecords.CompactionRange peeked, List<int> leftovers)
     {
-        ScanSealed(output);
+        SegmentRecords.CompactionRecord record = ScanSealed(output).Compaction ?? throw new CorruptSegmentException(output, 0, "the compaction output has no compaction record; nothing was deleted");
+        if (new SegmentRecords.CompactionRange(record.ReplacesFrom, record.FirstGlobal, record.NextGlobal) != peeked)
+        {
+            throw new CorruptSegmentException(output, 0, "the compaction record changed while the store was opening; nothing was deleted");
+        }
+
         foreach (int id in leftovers)
         {
-            SegmentRecords.Seal seal = ScanSealed(id);
+            SegmentRecords.Seal seal = ScanSealed(id).Seal!.Value;
             if (seal.FirstGlobal < record.FirstGlobal || seal.NextGlobal > record.NextGlobal)
             {
                 throw new CorruptSegmentException(id, 0, $"segment {FrameFormat.SegmentFileName(output)} says it replaces this segment, but this segment's events ({seal.FirstGlobal}..{seal.NextGlobal - 1}) lie outside its range ({record.FirstGlobal}..{record.NextGlobal - 1}); nothing was deleted");
             }
         }
 
-        SegmentRecords.Seal ScanSealed(int id)
+        SegmentScanner.ScanResult ScanSealed(int id)
         {
             using SafeFileHandle handle = File.OpenHandle(SegmentPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            SegmentScanner.ScanResult result = SegmentScanner.Scan(handle, id, isLast: false, static (ref FrameFormat.FrameFields _, DiskPosition _) => { }, chainKey: _options.ChainKey);
-            return result.Seal!.Value;
+            return SegmentScanner.Scan(handle, id, isLast: false, static (ref FrameFormat.FrameFields _, DiskPosition _) => { }, chainKey: _options.ChainKey);
         }
     }
 

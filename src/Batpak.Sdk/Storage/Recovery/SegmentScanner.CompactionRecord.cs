@@ -1,5 +1,6 @@
-// Owns reading the compaction record that opens a compaction output without scanning the whole segment. Called by
-// EventStore (EventStore.cs, EventStore.LiveSegments.cs) to decide which leftover files an output replaces.
+// Owns reading the range of the compaction record that opens a compaction output without scanning the whole segment.
+// Called by open (SegmentRecovery.LiveSegments.cs) and compaction (CompactionRunner.IsNextSegment) to tell which
+// segment ids an output replaced.
 using System.Buffers;
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
@@ -9,10 +10,11 @@ namespace Batpak.Storage;
 internal static partial class SegmentScanner
 {
     /// <summary>
-    /// Reads the compaction record that opens a compaction output, checking its CRC (and MAC under a chain key);
-    /// null when the file has no readable record first. Nothing is trusted from it until the whole segment scans.
+    /// Reads the range of the compaction record that opens a compaction output, checking the frame's CRC but not
+    /// decoding its dropped events or checking its MAC; null when the file has no readable record first. Nothing may
+    /// be deleted on its word: the whole output scans (record MAC included) first.
     /// </summary>
-    public static SegmentRecords.CompactionRecord? TryReadCompactionRecord(SafeFileHandle handle, FrameFormat.SegmentHeader header, byte[]? chainKey)
+    public static SegmentRecords.CompactionRange? TryReadCompactionRange(SafeFileHandle handle, FrameFormat.SegmentHeader header)
     {
         long fileLength = RandomAccess.GetLength(handle);
         Span<byte> frameHeader = stackalloc byte[FrameFormat.FrameHeaderSize];
@@ -36,14 +38,7 @@ internal static partial class SegmentScanner
                 return null;
             }
 
-            try
-            {
-                return SegmentRecords.Decode(span[FrameFormat.FrameHeaderSize..], chainKey) as SegmentRecords.CompactionRecord;
-            }
-            catch (FormatException)
-            {
-                return null;
-            }
+            return SegmentRecords.PeekCompaction(span[FrameFormat.FrameHeaderSize..]);
         }
         finally
         {
